@@ -1,0 +1,232 @@
+"""The `forumkit` command: a thin layer over the library.
+
+Each command parses its options, makes one or two library calls and renders
+the result with rich. Data goes to stdout, progress and diagnostics to stderr.
+Exit codes: 0 ok, 1 a forumkit error (printed as one line), 2 usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .discourse.client import DEFAULT_FORUM, DEFAULT_RATE, DEFAULT_USER_AGENT, DiscourseClient
+from .discourse.crawl import CrawlOptions, CrawlProgress, CrawlResult, Crawler, iso_date
+from .errors import ForumkitError
+from .export import FORMATS, TABLES, export_table
+from .mentions import ModelVocabulary
+from .store import Store
+from .summary import StoreSummary, summarize
+
+app = typer.Typer(help="Mine, code and chart developer forums.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+err = Console(stderr=True)
+out = Console()
+
+
+def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn forumkit errors into `error: <what>; <what to do>` and exit 1; Ctrl-C into exit 130."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ForumkitError as exc:
+            err.print(f"[red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err.print("interrupted: everything stored so far is kept; run the same command again to resume")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+@contextmanager
+def _crawl_progress(quiet: bool) -> Iterator[callable]:
+    """A rich progress display fed by the crawl's progress callback."""
+    if quiet:
+        yield None
+        return
+    progress = Progress(
+        TextColumn("[bold]{task.fields[phase]:<10}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("topics · {task.fields[posts]} posts · {task.fields[requests]} requests{task.fields[wait]}"),
+        TimeElapsedColumn(), console=err, transient=False,
+    )
+    task = progress.add_task("crawl", total=None, phase="starting", posts=0, requests=0, wait="")
+
+    def update(state: CrawlProgress) -> None:
+        total = state.topics_queued if state.phase == "topics" else None
+        done = state.topics_done if state.phase == "topics" else state.topics_listed
+        wait = f" · waiting {state.waiting:.0f}s ({state.wait_reason})" if state.waiting else ""
+        progress.update(task, total=total, completed=done, phase=state.phase, posts=state.posts_stored,
+                        requests=state.requests, wait=wait)
+
+    with progress:
+        yield update
+
+
+def run_scrape(url: str, db: Path, options: CrawlOptions, *, rate: float, user_agent: str, ignore_robots: bool,
+               retries: int, backoff: float, models: Optional[Path], quiet: bool) -> CrawlResult:
+    """Open the store and the client, crawl, and report. Shared by `scrape` and `demo`."""
+    vocabulary = ModelVocabulary.default()
+    if models is not None:
+        vocabulary = vocabulary.extended(ModelVocabulary.from_file(models))
+    with Store(db) as store, DiscourseClient(url, rate=rate, user_agent=user_agent,
+                                             respect_robots=not ignore_robots, retries=retries,
+                                             backoff=backoff) as client:
+        with _crawl_progress(quiet) as progress:
+            crawler = Crawler(client, store, options, vocabulary=vocabulary, progress=progress)
+            result = crawler.run()
+    if not quiet:
+        how = "resumed and finished" if result.resumed else "finished"
+        err.print(f"crawl {how}: {result.topics_listed} topics listed, {result.topics_fetched} fetched one by one, "
+                  f"{result.posts_stored} posts stored, {result.requests} requests -> {db}")
+    return result
+
+
+@app.command()
+@one_line_errors
+def scrape(
+    forum_url: str = typer.Argument(DEFAULT_FORUM, help="Base URL of a Discourse forum."),
+    db: Path = typer.Option(Path("forum.db"), "--db", help="SQLite store to create or update."),
+    categories: list[str] = typer.Option([], "--categories", "-c",
+                                         help="Only these categories (slug, name or id; repeat or comma-separate)."),
+    since: Optional[str] = typer.Option(None, help="Only topics created on or after this date (YYYY-MM-DD)."),
+    until: Optional[str] = typer.Option(None, help="Only topics created before this date (YYYY-MM-DD)."),
+    max_topics: Optional[int] = typer.Option(None, "--max-topics", min=1, help="Stop after this many new topics."),
+    rate: float = typer.Option(DEFAULT_RATE, help="Requests per minute (0 = no limit; be kind to real forums)."),
+    user_agent: str = typer.Option(DEFAULT_USER_AGENT, "--user-agent", help="User-Agent header; say who you are."),
+    ignore_robots: bool = typer.Option(False, "--ignore-robots", help="Do not obey robots.txt (needs permission)."),
+    recheck_days: float = typer.Option(3.0, "--recheck-days", min=0,
+                                       help="Also refetch topics active this many days before the last crawl "
+                                            "(catches edits that do not bump a topic)."),
+    full_refresh: bool = typer.Option(False, "--full-refresh", help="Re-list everything and refetch changed posts."),
+    retries: int = typer.Option(5, min=0, help="Retries for 5xx, timeouts and resets before giving up."),
+    backoff: float = typer.Option(2.0, min=0, help="Base of the exponential backoff between retries, seconds."),
+    models: Optional[Path] = typer.Option(None, help="Extra model names to find (CSV model,aliases,... or one a line)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+) -> None:
+    """Scrape a Discourse forum into a SQLite store, incrementally and resumably.
+
+    Example: forumkit scrape https://discuss.huggingface.co --db hf.db --since 2023-01-01
+    """
+    names = tuple(n.strip() for item in categories for n in item.split(",") if n.strip())
+    options = CrawlOptions(categories=names, since=iso_date(since, "--since"), until=iso_date(until, "--until"),
+                           max_topics=max_topics, recheck_days=recheck_days, full_refresh=full_refresh)
+    run_scrape(forum_url, db, options, rate=rate, user_agent=user_agent, ignore_robots=ignore_robots,
+               retries=retries, backoff=backoff, models=models, quiet=quiet)
+
+
+@app.command("export")
+@one_line_errors
+def export_cmd(
+    table: str = typer.Argument(..., help=f"What to export: {', '.join(TABLES)}."),
+    db: Path = typer.Option(Path("forum.db"), "--db", help="SQLite store to read."),
+    format: str = typer.Option("csv", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
+    out_path: Path = typer.Option(..., "--out", "-o", help="File to write."),
+    html: bool = typer.Option(False, "--html", help="Add the original HTML (posts only)."),
+) -> None:
+    """Export posts, topics or model mentions to CSV, Parquet or JSON Lines.
+
+    Example: forumkit export posts --db hf.db --format parquet --out posts.parquet
+    """
+    if not db.exists():
+        raise ForumkitError(f"{db} does not exist", hint="scrape a forum into it first: forumkit scrape URL --db PATH")
+    with Store(db) as store:
+        rows = export_table(store, table, format, out_path, html=html)
+    err.print(f"{rows} {table} rows -> {out_path}")
+
+
+@app.command()
+@one_line_errors
+def stats(db: Path = typer.Option(Path("forum.db"), "--db", help="SQLite store to read.")) -> None:
+    """Show what a store holds: counts, time span, categories, most mentioned models.
+
+    Example: forumkit stats --db hf.db
+    """
+    if not db.exists():
+        raise ForumkitError(f"{db} does not exist", hint="scrape a forum into it first: forumkit scrape URL --db PATH")
+    with Store(db) as store:
+        for forum_id, _ in store.forums():
+            print_summary(summarize(store, forum_id))
+
+
+def print_summary(summary: StoreSummary) -> None:
+    c = summary.counts
+    out.print(f"[bold]{summary.forum}[/]: {c['topics']} topics, {c['posts']} posts, {c['users']} users, "
+              f"{c['categories']} categories, {c['tags']} tags")
+    out.print(f"posts from {summary.first_post} to {summary.last_post} ({summary.months} months); "
+              f"{summary.accepted_share:.0%} of topics have an accepted answer")
+    table = Table("category", "topics", "posts", title="by forum category")
+    for name, topics, posts in summary.by_category:
+        table.add_row(name, str(topics), str(posts or 0))
+    out.print(table)
+    models = Table("model", "topics mentioning it", title="most mentioned models")
+    for model, topics in summary.top_models:
+        models.add_row(model, str(topics))
+    out.print(models)
+
+
+@app.command()
+@one_line_errors
+def demo(
+    workdir: Path = typer.Option(Path("forumkit-work/demo"), help="Folder for the demo's store and exports."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+) -> None:
+    """Serve the shipped forum snapshot on loopback, scrape it with the real scraper, show and export the result.
+
+    No network needed. Example: forumkit demo --workdir /tmp/demo
+    """
+    from .fakeforum import FakeDiscourse, load_sample
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    db = workdir / "sample.db"
+    with FakeDiscourse(load_sample()) as server:
+        err.print(f"serving the sample forum snapshot at {server.url}")
+        run_scrape(server.url, db, CrawlOptions(), rate=0, user_agent=DEFAULT_USER_AGENT, ignore_robots=False,
+                   retries=3, backoff=0.1, models=None, quiet=quiet)
+    with Store(db) as store:
+        print_summary(summarize(store, store.forum_id(server.url, create=False)))
+        for table in TABLES:
+            path = workdir / f"{table}.parquet"
+            rows = export_table(store, table, "parquet", path)
+            out.print(f"exported {rows} {table} rows -> {path}")
+
+
+fake_app = typer.Typer(help="A fake Discourse forum on loopback, for trying forumkit without a network.")
+app.add_typer(fake_app, name="fake")
+
+
+@fake_app.command("serve")
+@one_line_errors
+def fake_serve(
+    snapshot: Optional[Path] = typer.Option(None, help="Forum snapshot (.json.gz); default: the shipped sample."),
+    port: int = typer.Option(8765, help="Port on 127.0.0.1."),
+) -> None:
+    """Serve a forum snapshot with the Discourse API on 127.0.0.1 until Ctrl-C.
+
+    Example: forumkit fake serve --port 8765 & forumkit scrape http://127.0.0.1:8765 --db sample.db --rate 0
+    """
+    import time
+
+    from .fakeforum import FakeDiscourse, FakeForum, load_sample
+
+    forum = FakeForum.load(snapshot) if snapshot else load_sample()
+    with FakeDiscourse(forum, port=port) as server:
+        err.print(f"serving at {server.url} (Ctrl-C to stop)")
+        while True:
+            time.sleep(3600)
+
+
+def main() -> None:
+    """Entry point of the `forumkit` command."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()

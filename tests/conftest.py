@@ -1,0 +1,93 @@
+"""Shared fixtures: a generated forum served by the fake Discourse server on loopback."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from forumkit.fakeforum import FakeDiscourse, generate_forum
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "saner2024"
+
+
+@pytest.fixture
+def forum():
+    """A small generated forum (fresh per test: tests mutate it)."""
+    return generate_forum(n_topics=90, seed=7)
+
+
+@pytest.fixture
+def server(forum):
+    with FakeDiscourse(forum) as srv:
+        yield srv
+
+
+def scrape_cli(url: str, db: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `forumkit scrape` as a user would, in its own process."""
+    cmd = [sys.executable, "-m", "forumkit", "scrape", url, "--db", str(db), "--rate", "0", "-q",
+           "--backoff", "0.05", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def store_view(db: Path) -> dict:
+    """The store's live rows in the shape of FakeForum.ground_truth(), for exact comparison."""
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    tags: dict[int, list[str]] = {}
+    for r in con.execute("SELECT topic_id, tag FROM topic_tags ORDER BY tag"):
+        tags.setdefault(r["topic_id"], []).append(r["tag"])
+    view = {
+        "categories": {r["id"]: {"id": r["id"], "name": r["name"], "slug": r["slug"],
+                                 "parent_category_id": r["parent_id"]}
+                       for r in con.execute("SELECT * FROM categories")},
+        "topics": {r["id"]: {
+            "id": r["id"], "title": r["title"], "slug": r["slug"], "category_id": r["category_id"],
+            "created_at": r["created_at"], "bumped_at": r["bumped_at"], "last_posted_at": r["last_posted_at"],
+            "posts_count": r["posts_count"], "highest_post_number": r["highest_post_number"], "views": r["views"],
+            "like_count": r["like_count"], "tags": tags.get(r["id"], []),
+            "has_accepted_answer": bool(r["has_accepted_answer"]),
+            "accepted_answer_post_number": r["accepted_answer_post_number"], "closed": bool(r["closed"]),
+            "archived": bool(r["archived"]), "pinned": bool(r["pinned"]), "user_id": r["user_id"]}
+            for r in con.execute("SELECT * FROM topics WHERE removed_at IS NULL")},
+        "posts": {r["id"]: {
+            "id": r["id"], "topic_id": r["topic_id"], "post_number": r["post_number"], "post_type": r["post_type"],
+            "user_id": r["user_id"], "username": r["username"], "created_at": r["created_at"],
+            "updated_at": r["updated_at"], "version": r["version"], "reply_to_post_number": r["reply_to_post_number"],
+            "like_count": r["like_count"], "cooked": r["cooked"], "hidden": bool(r["hidden"]),
+            "user_deleted": bool(r["user_deleted"]), "accepted_answer": bool(r["accepted_answer"]),
+            "staff": bool(r["author_staff"]), "admin": bool(r["author_admin"]),
+            "moderator": bool(r["author_moderator"])}
+            for r in con.execute("SELECT * FROM posts WHERE removed_at IS NULL")},
+    }
+    con.close()
+    return view
+
+
+def assert_matches_truth(db: Path, forum, *, only_topics: set[int] | None = None) -> None:
+    """The store holds exactly what an anonymous visitor of the forum can see (or of some topics)."""
+    truth = forum.ground_truth()
+    got = store_view(db)
+    if only_topics is not None:
+        truth["topics"] = {k: v for k, v in truth["topics"].items() if k in only_topics}
+        truth["posts"] = {k: v for k, v in truth["posts"].items() if v["topic_id"] in only_topics}
+    assert got["categories"] == truth["categories"]
+    assert set(got["topics"]) == set(truth["topics"])
+    bad_topics = {tid: _diff(got["topics"][tid], t) for tid, t in truth["topics"].items() if got["topics"][tid] != t}
+    assert not bad_topics, f"{len(bad_topics)} topics differ, e.g. {list(bad_topics.items())[:3]}"
+    assert set(got["posts"]) == set(truth["posts"])
+    bad_posts = {pid: _diff(got["posts"][pid], p) for pid, p in truth["posts"].items() if got["posts"][pid] != p}
+    assert not bad_posts, f"{len(bad_posts)} posts differ, e.g. {list(bad_posts.items())[:3]}"
+
+
+def _diff(got: dict, want: dict) -> dict:
+    return {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}
+
+
+def paths(server, prefix: str = "") -> list[str]:
+    return [r.path for r in server.requests if r.path.startswith(prefix)]
