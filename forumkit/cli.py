@@ -58,7 +58,7 @@ def _crawl_progress(quiet: bool) -> Iterator[callable]:
     progress = Progress(
         TextColumn("[bold]{task.fields[phase]:<10}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("topics · {task.fields[posts]} posts · {task.fields[requests]} requests{task.fields[wait]}"),
-        TimeElapsedColumn(), console=err, transient=False,
+        TimeElapsedColumn(), console=err, transient=True,
     )
     task = progress.add_task("crawl", total=None, phase="starting", posts=0, requests=0, wait="")
 
