@@ -151,6 +151,70 @@ CREATE TABLE IF NOT EXISTS crawl_runs (
     max_bumped_at TEXT,                    -- this run's watermark, committed when it finishes
     max_post_id INTEGER
 );
+CREATE TABLE IF NOT EXISTS samples (
+    id          TEXT PRIMARY KEY,          -- the sample's name, e.g. 'round1'
+    forum_id    INTEGER NOT NULL REFERENCES forums(id),
+    unit        TEXT NOT NULL,             -- topic | post
+    design      TEXT NOT NULL,             -- JSON: method, strata, allocation, seed, size computation,
+                                           --   filters, population size of each stratum
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sample_items (
+    sample_id   TEXT NOT NULL REFERENCES samples(id),
+    item_id     INTEGER NOT NULL,          -- topic id or post id, as the sample's unit says
+    stratum     TEXT,                      -- category or period the item was drawn from
+    weight      REAL NOT NULL,             -- stratum population / stratum sample size
+    position    INTEGER NOT NULL,          -- order of the draw
+    PRIMARY KEY (sample_id, item_id)
+);
+CREATE TABLE IF NOT EXISTS codebooks (
+    id          TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    content     TEXT NOT NULL,             -- the codebook as JSON, as it was when used
+    added_at    TEXT NOT NULL,
+    PRIMARY KEY (id, version)
+);
+CREATE TABLE IF NOT EXISTS studio_projects (
+    id          INTEGER PRIMARY KEY,
+    url         TEXT NOT NULL,             -- Label Studio server
+    project_id  INTEGER NOT NULL,          -- its project id there
+    title       TEXT NOT NULL,
+    forum_id    INTEGER NOT NULL REFERENCES forums(id),
+    sample_id   TEXT REFERENCES samples(id),
+    unit        TEXT NOT NULL,             -- topic | post
+    codebooks   TEXT NOT NULL,             -- JSON list of [codebook id, version]
+    created_at  TEXT NOT NULL,
+    UNIQUE (url, project_id)
+);
+CREATE TABLE IF NOT EXISTS studio_tasks (
+    project     INTEGER NOT NULL REFERENCES studio_projects(id),
+    item_id     INTEGER NOT NULL,
+    task_id     INTEGER NOT NULL,          -- Label Studio task id
+    PRIMARY KEY (project, item_id)
+);
+CREATE TABLE IF NOT EXISTS annotations (
+    project     INTEGER NOT NULL REFERENCES studio_projects(id),
+    annotation_id INTEGER NOT NULL,        -- Label Studio annotation id
+    task_id     INTEGER NOT NULL,
+    item_id     INTEGER NOT NULL,
+    coder       TEXT NOT NULL,             -- the annotator's e-mail in Label Studio
+    annotated_at TEXT,                     -- ISO-8601 UTC of the last change
+    lead_time   REAL,                      -- seconds spent, as Label Studio measured
+    was_cancelled INTEGER NOT NULL,        -- skipped by the coder
+    memo        TEXT,
+    pulled_at   TEXT NOT NULL,
+    PRIMARY KEY (project, annotation_id)
+);
+CREATE TABLE IF NOT EXISTS coded (
+    project     INTEGER NOT NULL,
+    annotation_id INTEGER NOT NULL,
+    code_id     TEXT NOT NULL,             -- stable id from the codebook
+    codebook_id TEXT NOT NULL,
+    category    TEXT NOT NULL,             -- top-level category name
+    subcategory TEXT,                      -- deepest name below it, if any
+    PRIMARY KEY (project, annotation_id, code_id),
+    FOREIGN KEY (project, annotation_id) REFERENCES annotations(project, annotation_id) ON DELETE CASCADE
+);
 CREATE TABLE IF NOT EXISTS topic_queue (
     forum_id    INTEGER NOT NULL,
     topic_id    INTEGER NOT NULL,
@@ -208,8 +272,8 @@ class Store:
             if version not in (0, SCHEMA_VERSION):
                 raise StoreError(f"{self.path} has schema version {version}, this forumkit reads {SCHEMA_VERSION}",
                                  hint="upgrade forumkit, or use a new --db file")
+            self.db.executescript(SCHEMA)  # every table IF NOT EXISTS: adds tables newer releases brought
             if version == 0:
-                self.db.executescript(SCHEMA)
                 self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open {self.path} as a forumkit store: {exc}") from exc

@@ -1,56 +1,27 @@
-"""The `forumkit` command: a thin layer over the library.
-
-Each command parses its options, makes one or two library calls and renders
-the result with rich. Data goes to stdout, progress and diagnostics to stderr.
-Exit codes: 0 ok, 1 a forumkit error (printed as one line), 2 usage, 130 interrupted.
-"""
+"""Commands of the scraping step: scrape, export, stats, demo, fake serve."""
 
 from __future__ import annotations
 
-import functools
-import logging
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .discourse.client import DEFAULT_FORUM, DEFAULT_RATE, DEFAULT_USER_AGENT, DiscourseClient
-from .discourse.crawl import CrawlOptions, CrawlProgress, CrawlResult, Crawler, iso_date
-from .errors import ForumkitError
-from .export import FORMATS, TABLES, export_table
-from .mentions import ModelVocabulary
-from .store import Store
-from .summary import StoreSummary, summarize
-
-app = typer.Typer(help="Mine, code and chart developer forums.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
-err = Console(stderr=True)
-out = Console()
-
-
-def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn forumkit errors into `error: <what>; <what to do>` and exit 1; Ctrl-C into exit 130."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except ForumkitError as exc:
-            err.print(f"[red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            err.print("interrupted: everything stored so far is kept; run the same command again to resume")
-            raise typer.Exit(130) from None
-
-    return wrapper
+from ..discourse.client import DEFAULT_FORUM, DEFAULT_RATE, DEFAULT_USER_AGENT, DiscourseClient
+from ..discourse.crawl import CrawlOptions, CrawlProgress, CrawlResult, Crawler, iso_date
+from ..errors import ForumkitError
+from ..export import FORMATS, TABLES, export_table
+from ..mentions import ModelVocabulary
+from ..store import Store
+from ..summary import StoreSummary, summarize
+from .common import app, err, one_line_errors, out
 
 
 @contextmanager
-def _crawl_progress(quiet: bool) -> Iterator[callable]:
+def _crawl_progress(quiet: bool) -> Iterator[Callable | None]:
     """A rich progress display fed by the crawl's progress callback."""
     if quiet:
         yield None
@@ -185,7 +156,7 @@ def demo(
 
     No network needed. Example: forumkit demo --workdir /tmp/demo
     """
-    from .fakeforum import FakeDiscourse, load_sample
+    from ..fakeforum import FakeDiscourse, load_sample
 
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "sample.db"
@@ -217,7 +188,7 @@ def fake_serve(
     """
     import time
 
-    from .fakeforum import FakeDiscourse, FakeForum, load_sample
+    from ..fakeforum import FakeDiscourse, FakeForum, load_sample
 
     forum = FakeForum.load(snapshot) if snapshot else load_sample()
     with FakeDiscourse(forum, port=port) as server:
@@ -226,7 +197,3 @@ def fake_serve(
             time.sleep(3600)
 
 
-def main() -> None:
-    """Entry point of the `forumkit` command."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    app()

@@ -1,0 +1,22 @@
+"""The `forumkit` command: a thin layer over the library.
+
+Each command parses its options, makes one or two library calls and renders
+the result with rich. Data goes to stdout, progress and diagnostics to stderr.
+Exit codes: 0 ok, 1 a forumkit error (printed as one line), 2 usage, 130 interrupted.
+One module per step of a study registers its commands on the root app.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from . import scrape  # noqa: F401  (registers its commands)
+from .common import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the `forumkit` command."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()

@@ -1,0 +1,35 @@
+"""What every command module shares: the root app, the consoles, one-line errors."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import typer
+from rich.console import Console
+
+from ..errors import ForumkitError
+
+app = typer.Typer(help="Mine, code and chart developer forums.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+err = Console(stderr=True)
+out = Console()
+
+
+def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn forumkit errors into `error: <what>; <what to do>` and exit 1; Ctrl-C into exit 130."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ForumkitError as exc:
+            err.print(f"[red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err.print("interrupted: everything stored so far is kept; run the same command again to resume")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
