@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -128,7 +129,7 @@ HTML_COLUMN = Column("cooked", "p.cooked", S, "the forum's HTML, unchanged (with
 
 def columns(table: str, *, html: bool = False) -> list[Column]:
     if table not in TABLES:
-        raise UsageError(f"unknown table '{table}'", hint=f"export one of: {', '.join(TABLES)}")
+        raise UsageError(f"unknown table '{table}'", hint=f"export one of: {', '.join(TABLES)}, coded, annotations")
     cols = list(TABLES[table][0])
     return cols + [HTML_COLUMN] if html and table == "posts" else cols
 
@@ -177,6 +178,23 @@ def export_table(store: Store, table: str, fmt: str, out: str | Path, *, html: b
                 rows += batch.num_rows
     tmp.replace(out)
     return rows
+
+
+def write_frame(frame: pd.DataFrame, fmt: str, out: str | Path) -> int:
+    """Write a DataFrame (the coded dataset, analysis tables) in one of FORMATS; returns its rows."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format '{fmt}'", hint=f"use one of: {', '.join(FORMATS)}")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    if fmt == "parquet":
+        frame.to_parquet(tmp, index=False)
+    elif fmt == "csv":
+        frame.to_csv(tmp, index=False)
+    else:
+        frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
+    tmp.replace(out)
+    return len(frame)
 
 
 def schema_markdown() -> str:

@@ -13,11 +13,14 @@ from rich.table import Table
 from ..discourse.client import DEFAULT_FORUM, DEFAULT_RATE, DEFAULT_USER_AGENT, DiscourseClient
 from ..discourse.crawl import CrawlOptions, CrawlProgress, CrawlResult, Crawler, iso_date
 from ..errors import ForumkitError
-from ..export import FORMATS, TABLES, export_table
+from ..coded import annotation_rows, coded_items
+from ..export import FORMATS, TABLES, export_table, write_frame
 from ..mentions import ModelVocabulary
 from ..store import Store
 from ..summary import StoreSummary, summarize
 from .common import app, err, one_line_errors, out
+
+EXPORTS = [*TABLES, "coded", "annotations"]
 
 
 @contextmanager
@@ -99,20 +102,28 @@ def scrape(
 @app.command("export")
 @one_line_errors
 def export_cmd(
-    table: str = typer.Argument(..., help=f"What to export: {', '.join(TABLES)}."),
+    table: str = typer.Argument(..., help=f"What to export: {', '.join(EXPORTS)}."),
     db: Path = typer.Option(Path("forum.db"), "--db", help="SQLite store to read."),
     format: str = typer.Option("csv", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
     out_path: Path = typer.Option(..., "--out", "-o", help="File to write."),
     html: bool = typer.Option(False, "--html", help="Add the original HTML (posts only)."),
+    project: Optional[int] = typer.Option(None, help="coded/annotations: only this project."),
+    adjudicator: Optional[str] = typer.Option(None, help="coded: this coder's codes decide the consensus."),
 ) -> None:
-    """Export posts, topics or model mentions to CSV, Parquet or JSON Lines.
+    """Export posts, topics, model mentions or the coded dataset to CSV, Parquet or JSON Lines.
 
-    Example: forumkit export posts --db hf.db --format parquet --out posts.parquet
+    `coded` has one row per item and code with a consensus column; `annotations` one row per
+    annotation and code. Example: forumkit export posts --db hf.db --format parquet --out posts.parquet
     """
     if not db.exists():
         raise ForumkitError(f"{db} does not exist", hint="scrape a forum into it first: forumkit scrape URL --db PATH")
     with Store(db) as store:
-        rows = export_table(store, table, format, out_path, html=html)
+        if table == "coded":
+            rows = write_frame(coded_items(store, project, adjudicator=adjudicator), format, out_path)
+        elif table == "annotations":
+            rows = write_frame(annotation_rows(store, project), format, out_path)
+        else:
+            rows = export_table(store, table, format, out_path, html=html)
     err.print(f"{rows} {table} rows -> {out_path}")
 
 

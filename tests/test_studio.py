@@ -1,0 +1,255 @@
+"""The Label Studio round trip against a real label-studio server on loopback."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
+
+from forumkit.agreement import Agreement
+from forumkit.codebook import load_codebook, taxonomy_name
+from forumkit.coded import annotation_rows, coded_items
+from forumkit.discourse.client import DiscourseClient
+from forumkit.discourse.crawl import Crawler
+from forumkit.fakeforum import FakeDiscourse, generate_forum
+from forumkit.store import Store
+from forumkit.studio import Studio, StudioError, pull, push
+
+from .studio_fixtures import studio, studio_template  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+CHALLENGES = load_codebook(ROOT / "codebooks" / "hf-challenges.yaml")
+BENEFITS = load_codebook(ROOT / "codebooks" / "hf-benefits.yaml")
+_users = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def forum_db(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("coding") / "forum.db"
+    forum = generate_forum(n_topics=40, seed=11)
+    forum.add_post(next(iter(forum.ground_truth()["topics"])), next(iter(forum.ground_truth()["users"])),
+                   '<p>look<script>alert("x")</script><img src=x onerror="alert(1)"></p>')
+    with FakeDiscourse(forum) as server, Store(db) as store, DiscourseClient(server.url, rate=0) as client:
+        Crawler(client, store).run()
+    return db
+
+
+def topic_ids(db: Path, n: int) -> list[int]:
+    with sqlite3.connect(db) as con:
+        return [r[0] for r in con.execute("SELECT id FROM topics WHERE pinned = 0 ORDER BY id LIMIT ?", (n,))]
+
+
+def new_coder(studio_client: Studio) -> tuple[int, str]:
+    n = next(_users)
+    email = f"coder{n}-{os.getpid()}@study.example"
+    user = studio_client.sdk.users.create(email=email, username=f"coder{n}p{os.getpid()}", first_name="C",
+                                          last_name=str(n))
+    return int(user.id), email
+
+
+def annotate(studio_client: Studio, task_id: int, user_id: int, codes: list[str], *, memo: str | None = None,
+             by_name: bool = False) -> None:
+    """What a coder does in the web UI: choose taxonomy paths (aliases = code ids), maybe write a memo."""
+    result = []
+    for book in (CHALLENGES, BENEFITS):
+        paths = [[(c.name if by_name else c.id) for c in book.path_of(code)] for code in codes if code in book]
+        if paths:
+            result.append({"from_name": taxonomy_name(book), "to_name": "item", "type": "taxonomy",
+                           "value": {"taxonomy": paths}})
+    if memo:
+        result.append({"from_name": "memo", "to_name": "item", "type": "textarea", "value": {"text": [memo]}})
+    studio_client.sdk.annotations.create(id=task_id, result=result, completed_by=user_id, lead_time=30.0)
+
+
+def task_map(db: Path, project: int) -> dict[int, int]:
+    with sqlite3.connect(db) as con:
+        return dict(con.execute("SELECT item_id, task_id FROM studio_tasks WHERE project = ?", (project,)))
+
+
+def leaf_codes(book, n: int) -> list[str]:
+    return [code.id for _, code in book.codes() if code.is_leaf][:n]
+
+
+def test_push_two_coders_pull_and_agreement(studio, forum_db):
+    client = Studio(studio.url, studio.token)
+    items = topic_ids(forum_db, 8)
+    codes = leaf_codes(CHALLENGES, 3) + leaf_codes(BENEFITS, 1)
+    suggestions = pd.DataFrame({"item_id": [items[0], items[0], items[1]],
+                                "code_id": [codes[0], codes[3], codes[1]], "score": [0.9, 0.5, 0.7]})
+    with Store(forum_db) as store:
+        result = push(store, client, [CHALLENGES, BENEFITS], forum_id=1, unit="topic", item_ids=items,
+                      title="two coders", coders=2, suggestions=suggestions)
+    assert result.created and result.tasks_added == 8 and result.predictions == 2
+
+    exported = {t["data"]["item_id"]: t for t in client.export(result.project_id, all_tasks=True)}
+    assert set(exported) == set(items)
+    assert [len(exported[i]["predictions"]) for i in items] == [1, 1] + [0] * 6
+    pred = list(client.sdk.predictions.list(task=exported[items[0]]["id"]))[0]
+    assert pred.score == pytest.approx(0.7)
+    taxonomy_paths = {tuple(p) for r in pred.result for p in r["value"]["taxonomy"]}
+    assert taxonomy_paths == {tuple(c.id for c in CHALLENGES.path_of(codes[0])),
+                              tuple(c.id for c in BENEFITS.path_of(codes[3]))}
+    assert all("<script" not in t["data"]["html"] and "onerror" not in t["data"]["html"] for t in exported.values())
+
+    # Two coders code the 8 topics; coder B names codes by name (paths of names), coder A by id.
+    a_id, a_mail = new_coder(client)
+    b_id, b_mail = new_coder(client)
+    c1, c2, c3, b1 = codes
+    plan_a = [[c1], [c1, c2], [], [c3], [c1, b1], [c2], [c3], [b1]]
+    plan_b = [[c1], [c2], [], [c3], [c1], [c2, c3], [c1], [b1]]
+    tasks = task_map(forum_db, result.project)
+    for item, ca, cb in zip(items, plan_a, plan_b):
+        annotate(client, tasks[item], a_id, ca, memo="clear case" if item == items[0] else None)
+        annotate(client, tasks[item], b_id, cb, by_name=True)
+
+    with Store(forum_db) as store:
+        pulled = pull(store, client, result.project)
+        again = pull(store, client, result.project)  # a second pull replaces, never duplicates
+        rows = annotation_rows(store, result.project)
+        consensus = coded_items(store, result.project)
+    assert pulled.annotations == again.annotations == 16 and set(pulled.coders) == {a_mail, b_mail}
+    assert len(rows) == len(rows.drop_duplicates(["annotation_id", "code_id"]))
+    got = {(r.item_id, r.coder): set() for r in rows.itertuples()}
+    for r in rows.dropna(subset=["code_id"]).itertuples():
+        got[(r.item_id, r.coder)].add(r.code_id)
+    assert got == {**{(i, a_mail): set(c) for i, c in zip(items, plan_a)},
+                   **{(i, b_mail): set(c) for i, c in zip(items, plan_b)}}
+    assert rows.loc[rows.item_id == items[0], "memo"].dropna().tolist() == ["clear case"]
+    cat = CHALLENGES.category_of(c2)
+    assert set(rows.loc[rows.code_id == c2, "category"]) == {cat[0]}
+    assert set(rows["forum_category"].dropna()) and rows["created_at"].notna().all()
+
+    # consensus: majority means both coders (1 of 2 is a tie, not a majority)
+    agreed = {(r.item_id, r.code_id) for r in consensus.itertuples() if r.consensus}
+    want = {(i, c) for i, ca, cb in zip(items, plan_a, plan_b) for c in set(ca) & set(cb)}
+    assert agreed == want
+
+    # agreement on the pulled data equals scikit-learn's kappa on the same binary decisions
+    universe = sorted({c for plan in plan_a + plan_b for c in plan})
+    vec_a = [int(c in ca) for ca in plan_a for c in universe]
+    vec_b = [int(c in cb) for cb in plan_b for c in universe]
+    annotations = rows[["item_id", "coder"]].drop_duplicates().rename(columns={"item_id": "item"})
+    applied = rows.dropna(subset=["code_id"])[["item_id", "coder", "code_id"]]
+    applied = applied.rename(columns={"item_id": "item", "code_id": "code"})
+    report = Agreement(n_boot=200, seed=1).fit(annotations, applied)
+    overall = report.overall_.set_index("measure")
+    kappa_row = next(m for m in overall.index if "cohen" in m.lower())
+    assert overall.loc[kappa_row, "value"] == pytest.approx(cohen_kappa_score(vec_a, vec_b))
+
+
+def test_three_coders_and_fleiss(studio, forum_db):
+    client = Studio(studio.url, studio.token)
+    items = topic_ids(forum_db, 12)[8:12]
+    codes = leaf_codes(CHALLENGES, 2)
+    with Store(forum_db) as store:
+        result = push(store, client, [CHALLENGES], forum_id=1, unit="topic", item_ids=items, title="three coders",
+                      coders=3)
+    coders = [new_coder(client) for _ in range(3)]
+    plans = [[[codes[0]], [codes[1]], [], [codes[0], codes[1]]],
+             [[codes[0]], [], [], [codes[0]]],
+             [[codes[0]], [codes[1]], [codes[1]], [codes[0], codes[1]]]]
+    tasks = task_map(forum_db, result.project)
+    for (uid, _), plan in zip(coders, plans):
+        for item, chosen in zip(items, plan):
+            annotate(client, tasks[item], uid, chosen)
+    with Store(forum_db) as store:
+        pulled = pull(store, client, result.project)
+        rows = annotation_rows(store, result.project)
+    assert pulled.annotations == 12 and len(pulled.coders) == 3
+    # statsmodels' Fleiss kappa on the item x code decisions (3 coders each)
+    decisions = [[int(codes[k] in plans[c][i]) for c in range(3)] for i in range(4) for k in range(2)]
+    expected = fleiss_kappa(aggregate_raters(decisions)[0])
+    annotations = rows[["item_id", "coder"]].drop_duplicates().rename(columns={"item_id": "item"})
+    applied = rows.dropna(subset=["code_id"])[["item_id", "coder", "code_id"]].rename(
+        columns={"item_id": "item", "code_id": "code"})
+    report = Agreement(n_boot=0).fit(annotations, applied)
+    overall = report.overall_.set_index("measure")
+    fleiss_row = next(m for m in overall.index if "fleiss" in m.lower())
+    assert overall.loc[fleiss_row, "value"] == pytest.approx(expected)
+
+
+def test_pushing_twice_adds_no_duplicates(studio, forum_db):
+    client = Studio(studio.url, studio.token)
+    items = topic_ids(forum_db, 20)[12:18]
+    with Store(forum_db) as store:
+        first = push(store, client, [CHALLENGES], forum_id=1, unit="topic", item_ids=items[:4], title="twice")
+        second = push(store, client, [CHALLENGES], forum_id=1, unit="topic", item_ids=items, title="twice")
+        third = push(store, client, [CHALLENGES], forum_id=1, unit="topic", item_ids=items, title="twice")
+    assert (first.tasks_added, second.tasks_added, third.tasks_added) == (4, 2, 0)
+    assert first.project_id == second.project_id == third.project_id and not second.created
+    assert client.task_count(first.project_id) == 6
+    assert sorted(t["data"]["item_id"] for t in client.export(first.project_id, all_tasks=True)) == sorted(items)
+
+
+def test_posts_as_the_unit_of_coding(studio, forum_db):
+    client = Studio(studio.url, studio.token)
+    with sqlite3.connect(forum_db) as con:
+        posts = [r[0] for r in con.execute("SELECT id FROM posts WHERE post_type = 1 ORDER BY id LIMIT 3")]
+    with Store(forum_db) as store:
+        result = push(store, client, [BENEFITS], forum_id=1, unit="post", item_ids=posts, title="posts unit",
+                      coders=1)
+    tasks = client.export(result.project_id, all_tasks=True)
+    assert sorted(t["data"]["item_id"] for t in tasks) == posts
+    assert all("/t/" in t["data"]["url"] for t in tasks)
+
+
+def forumkit(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "forumkit", *args], capture_output=True, text=True, timeout=600)
+
+
+def one_error_line(res: subprocess.CompletedProcess) -> str:
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert res.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    assert "Traceback" not in res.stderr
+    return lines[0]
+
+
+def test_clear_errors(studio, forum_db, tmp_path):
+    good = str(ROOT / "codebooks" / "hf-challenges.yaml")
+    items = tmp_path / "items.csv"
+    pd.DataFrame({"item_id": [topic_ids(forum_db, 1)[0], 999_999]}).to_csv(items, index=False)
+    base = ["studio", "push", "--db", str(forum_db), "--url", studio.url, "--token", studio.token]
+    line = one_error_line(forumkit(*base, "--codebook", good, "--items", str(items)))
+    assert "999999" in line and "not topics" in line
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: x\nname: X\nversion: '1'\ncodes:\n  - id: A\n    name: A\n  - id: A\n    name: B\n")
+    pd.DataFrame({"item_id": topic_ids(forum_db, 2)}).to_csv(items, index=False)
+    assert "duplicate" in one_error_line(forumkit(*base, "--codebook", str(broken), "--items", str(items))).lower()
+
+    wrong_token = ["studio", "push", "--db", str(forum_db), "--url", studio.url, "--token", "not-the-token"]
+    assert "rejected the API token" in one_error_line(forumkit(*wrong_token, "--codebook", good, "--items",
+                                                               str(items)))
+    down = ["studio", "push", "--db", str(forum_db), "--url", "http://127.0.0.1:9", "--token", "x"]
+    assert "cannot reach Label Studio" in one_error_line(forumkit(*down, "--codebook", good, "--items", str(items)))
+    with pytest.raises(StudioError):
+        Studio("http://127.0.0.1:9", "x").check()
+
+
+def test_studio_up_status_down_cli(studio_template, tmp_path):
+    workdir = tmp_path / "studio"
+    (workdir).mkdir()
+    import shutil
+
+    shutil.copytree(studio_template, workdir / "data")
+    shutil.copy(studio_template.parent / "login.json", workdir / "login.json")
+    venv = str(ROOT / ".venv-studio")
+    up = forumkit("studio", "up", "--workdir", str(workdir), "--venv", venv)
+    assert up.returncode == 0, up.stderr
+    assert "Label Studio is up at http://127.0.0.1:" in up.stdout and "API token" in up.stdout
+    info = json.loads((workdir / "server.json").read_text())
+    Studio(info["url"], info["token"]).check()
+    assert forumkit("studio", "status", "--workdir", str(workdir)).returncode == 0
+    down = forumkit("studio", "down", "--workdir", str(workdir))
+    assert down.returncode == 0 and "stopped" in down.stderr
+    assert forumkit("studio", "status", "--workdir", str(workdir)).returncode == 1
