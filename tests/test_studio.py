@@ -22,7 +22,9 @@ from forumkit.discourse.client import DiscourseClient
 from forumkit.discourse.crawl import Crawler
 from forumkit.fakeforum import FakeDiscourse, generate_forum
 from forumkit.store import Store
-from forumkit.studio import Studio, StudioError, pull, push
+from forumkit.studio import Studio, StudioError
+from forumkit.studio.pull import pull
+from forumkit.studio.push import push
 
 from .studio_fixtures import studio, studio_template  # noqa: F401  (fixtures)
 

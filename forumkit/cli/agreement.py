@@ -8,8 +8,6 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..agreement import Agreement, from_coded
-from ..coded import annotation_rows
 from ..store import Store
 from .common import app, err, one_line_errors, out
 
@@ -34,6 +32,9 @@ def agreement(
     Overall and per code, with bootstrap confidence intervals, and the items and codes coders differ on.
     Example: forumkit agreement --db hf.db --project 1 --out agreement/
     """
+    from ..agreement import Agreement, from_coded  # scipy and pandas are heavy: import them when needed
+    from ..coded import annotation_rows
+
     with Store(db) as store:
         rows = annotation_rows(store, project)
     if project is None and rows["project"].nunique() > 1:

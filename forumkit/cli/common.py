@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import ForumkitError
 
@@ -24,7 +25,7 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except ForumkitError as exc:
-            err.print(f"[red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/] {escape(exc.one_line())}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err.print("interrupted: everything stored so far is kept; run the same command again to resume")

@@ -13,14 +13,13 @@ from rich.table import Table
 from ..discourse.client import DEFAULT_FORUM, DEFAULT_RATE, DEFAULT_USER_AGENT, DiscourseClient
 from ..discourse.crawl import CrawlOptions, CrawlProgress, CrawlResult, Crawler, iso_date
 from ..errors import ForumkitError
-from ..coded import annotation_rows, coded_items
 from ..export import FORMATS, TABLES, export_table, write_frame
 from ..mentions import ModelVocabulary
 from ..store import Store
 from ..summary import StoreSummary, summarize
 from .common import app, err, one_line_errors, out
 
-EXPORTS = [*TABLES, "coded", "annotations"]
+EXPORTS = [*TABLES, "coded", "annotations", "qdpx"]
 
 
 @contextmanager
@@ -107,17 +106,26 @@ def export_cmd(
     format: str = typer.Option("csv", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
     out_path: Path = typer.Option(..., "--out", "-o", help="File to write."),
     html: bool = typer.Option(False, "--html", help="Add the original HTML (posts only)."),
-    project: Optional[int] = typer.Option(None, help="coded/annotations: only this project."),
+    project: Optional[int] = typer.Option(None, help="coded/annotations/qdpx: only this project."),
     adjudicator: Optional[str] = typer.Option(None, help="coded: this coder's codes decide the consensus."),
 ) -> None:
     """Export posts, topics, model mentions or the coded dataset to CSV, Parquet or JSON Lines.
 
     `coded` has one row per item and code with a consensus column; `annotations` one row per
-    annotation and code. Example: forumkit export posts --db hf.db --format parquet --out posts.parquet
+    annotation and code; `qdpx` a REFI-QDA project for ATLAS.ti, MAXQDA, NVivo or QualCoder (--format is
+    ignored). Example: forumkit export posts --db hf.db --format parquet --out posts.parquet
     """
     if not db.exists():
         raise ForumkitError(f"{db} does not exist", hint="scrape a forum into it first: forumkit scrape URL --db PATH")
     with Store(db) as store:
+        from ..coded import annotation_rows, coded_items
+
+        if table == "qdpx":
+            from ..qdpx import export_qdpx
+
+            result = export_qdpx(store, out_path, project)
+            err.print(f"{result.sources} sources, {result.selections} codings by {result.users} coders -> {out_path}")
+            return
         if table == "coded":
             rows = write_frame(coded_items(store, project, adjudicator=adjudicator), format, out_path)
         elif table == "annotations":

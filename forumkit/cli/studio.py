@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from ..codebook import load_codebook
 from ..errors import UsageError
 from ..store import Store
 from ..studio import server
-from ..studio.client import Studio
-from ..studio.pull import pull
-from ..studio.push import push, sample_items
 from .common import app, err, one_line_errors, out
+
+if TYPE_CHECKING:
+    from ..studio.client import Studio
 
 studio_app = typer.Typer(help="Code forum items in a real Label Studio server.", no_args_is_help=True)
 app.add_typer(studio_app, name="studio")
@@ -25,8 +24,10 @@ app.add_typer(studio_app, name="studio")
 WORKDIR = typer.Option(server.DEFAULT_WORKDIR, "--workdir", help="Folder for the server's data, log and login.")
 
 
-def _connect(url: Optional[str], token: Optional[str], workdir: Path) -> Studio:
+def _connect(url: Optional[str], token: Optional[str], workdir: Path) -> "Studio":
     """A client for --url/--token, or for the server `studio up` started from --workdir."""
+    from ..studio.client import Studio  # label-studio-sdk is heavy: import it when a command needs it
+
     if url and token:
         return Studio(url, token)
     info = server.ServerInfo.load(workdir / "server.json")
@@ -107,6 +108,9 @@ def push_cmd(
     Pushing the same sample twice adds no duplicate tasks. Example:
     forumkit studio push --db hf.db --sample round1 --codebook codebooks/hf-challenges.yaml --coders 2
     """
+    from ..codebook import load_codebook
+    from ..studio.push import push, sample_items
+
     books = [load_codebook(p) for p in codebook]
     with Store(db) as store:
         if sample:
@@ -149,6 +153,8 @@ def pull_cmd(
 
     Example: forumkit studio pull --db hf.db --project 1
     """
+    from ..studio.pull import pull
+
     with Store(db) as store:
         result = pull(store, _connect(url, token, workdir), project)
     out.print(f"project {result.project}: {result.annotations} annotations on {result.tasks_annotated} items by "

@@ -1,8 +1,21 @@
-"""Label Studio: run a server, push samples as tasks, pull annotations back."""
+"""Label Studio: run a server, push samples as tasks, pull annotations back.
 
-from .client import Studio
-from .pull import PullResult, pull
-from .push import PushResult, push
-from .server import ServerInfo, StudioError
+The names below are loaded on first use: label-studio-sdk takes half a second
+to import, and `forumkit studio up` does not need it. The push and pull
+functions live in their modules: ``from forumkit.studio.push import push``.
+"""
 
-__all__ = ["Studio", "ServerInfo", "StudioError", "push", "PushResult", "pull", "PullResult"]
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "Studio": ".client", "ServerInfo": ".server", "StudioError": ".server",
+    "PushResult": ".push", "PullResult": ".pull",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name], __name__), name)

@@ -1,0 +1,100 @@
+"""Label Studio benchmark: push 10,000 tasks with predictions, pull 20,000 annotations.
+
+Runs against a real label-studio server started by forumkit on 127.0.0.1 (its
+virtual environment `.venv-studio` is made on first use; the first start of a
+data folder migrates its database for about a minute, not counted here).
+
+* push: `forumkit.studio.push` of 10,000 topics of a generated forum, each with a
+  pre-annotation (prediction) of two codes: render, sanitise, import, record.
+* pull: a project whose 10,000 tasks carry two coders' annotations each (imported
+  in bulk, since creating 20,000 annotations one by one through the API takes
+  long), pulled with `forumkit.studio.pull`: full JSON export, mapping of taxonomy
+  paths to codes, replacing the store's rows.
+
+    .venv/bin/python benchmarks/studio_benchmark.py [--tasks 10000] [--workdir forumkit-work/bench-studio]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from forumkit.codebook import load_codebook, taxonomy_name
+from forumkit.discourse.client import DiscourseClient
+from forumkit.discourse.crawl import Crawler
+from forumkit.fakeforum import FakeDiscourse, generate_forum
+from forumkit.store import Store
+from forumkit.studio import Studio
+from forumkit.studio.pull import pull
+from forumkit.studio.push import push
+from forumkit.studio import server as studio_server
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tasks", type=int, default=10_000)
+    ap.add_argument("--workdir", type=Path, default=ROOT / "forumkit-work" / "bench-studio")
+    args = ap.parse_args()
+    book = load_codebook(ROOT / "codebooks" / "hf-challenges.yaml")
+    leaves = [code.id for _, code in book.codes() if code.is_leaf]
+    rng = random.Random(0)
+
+    t0 = time.perf_counter()
+    info = studio_server.start(args.workdir, venv=ROOT / ".venv-studio")
+    print(f"Label Studio up at {info.url} in {time.perf_counter() - t0:.0f}s")
+    studio = Studio(info.url, info.token)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "forum.db"
+            forum = generate_forum(n_topics=int(args.tasks * 1.05) + 50, seed=5)
+            with FakeDiscourse(forum) as srv, Store(db) as store, DiscourseClient(srv.url, rate=0) as client:
+                Crawler(client, store).run()
+            del forum
+            with Store(db) as store:
+                items = [r[0] for r in store.query("SELECT id FROM topics ORDER BY id")][: args.tasks]
+                print(f"store: {len(items)} topics to push")
+                suggestions = pd.DataFrame(
+                    [(i, code, rng.random()) for i in items for code in rng.sample(leaves, 2)],
+                    columns=["item_id", "code_id", "score"])
+                t0 = time.perf_counter()
+                pushed = push(store, studio, [book], forum_id=1, unit="topic", item_ids=items,
+                              title=f"bench push {time.time():.0f}", coders=2, suggestions=suggestions)
+                push_s = time.perf_counter() - t0
+                print(f"push: {pushed.tasks_added} tasks with {pushed.predictions} predictions in {push_s:.1f}s "
+                      f"({pushed.tasks_added / push_s:,.0f} tasks/s)")
+
+                target = push(store, studio, [book], forum_id=1, unit="topic", item_ids=[],
+                              title=f"bench pull {time.time():.0f}", coders=2)
+                coders = [studio.sdk.users.create(email=f"bench{n}-{time.time():.0f}@study.example",
+                                                  username=f"bench{n}x{int(time.time())}").id for n in (1, 2)]
+                control = taxonomy_name(book)
+                tasks = []
+                for item in items:
+                    anns = []
+                    for coder in coders:
+                        paths = [[c.id for c in book.path_of(code)] for code in rng.sample(leaves, 2)]
+                        anns.append({"completed_by": coder, "lead_time": 20.0, "result": [
+                            {"from_name": control, "to_name": "item", "type": "taxonomy",
+                             "value": {"taxonomy": paths}}]})
+                    tasks.append({"data": {"html": "<p>bench</p>", "title": "t", "category": "", "created_at": "",
+                                           "url": "", "item_id": item}, "annotations": anns})
+                for start in range(0, len(tasks), 2000):
+                    studio.import_tasks(target.project_id, tasks[start:start + 2000])
+                t0 = time.perf_counter()
+                pulled = pull(store, studio, target.project)
+                pull_s = time.perf_counter() - t0
+                print(f"pull: {pulled.annotations} annotations ({pulled.codes} codes) by {len(pulled.coders)} coders "
+                      f"in {pull_s:.1f}s ({pulled.annotations / pull_s:,.0f} annotations/s)")
+    finally:
+        studio_server.stop(args.workdir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Commands of the coding-scheme step: forumkit codebook import | validate | show | config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.markup import escape
+from rich.tree import Tree
+
+from ..codebook import Code, import_codebook, label_config, load_codebook, validate_codebook
+from .common import app, err, one_line_errors, out
+
+codebook_app = typer.Typer(help="Write, check and show codebooks; make Label Studio configs from them.",
+                           no_args_is_help=True)
+app.add_typer(codebook_app, name="codebook")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word if n == 1 else word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
+
+
+def _write(text: str) -> None:
+    """Data to stdout exactly as given (no rich markup, emoji codes or wrapping)."""
+    out.file.write(text if text.endswith("\n") else text + "\n")
+    out.file.flush()
+
+
+@codebook_app.command("import")
+@one_line_errors
+def import_cmd(
+    file: Path = typer.Argument(..., help="A .csv or .xlsx codebook: columns #, Category, Subcategory, Definition, "
+                                          "Example; the category named on its first row only."),
+    out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="YAML file to write (default: stdout)."),
+    id: Optional[str] = typer.Option(None, "--id", help="Codebook id (default: from the file or sheet name)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Codebook name (default: the file or sheet name)."),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help="XLSX sheet (default: the first with Category and "
+                                                              "Subcategory columns)."),
+    prefix: Optional[str] = typer.Option(None, "--prefix", help="Id prefix, e.g. CH (default: first two letters "
+                                                                "of the id's last word)."),
+    version: str = typer.Option("1.0", "--version", help="Codebook version."),
+) -> None:
+    """Turn a spreadsheet codebook (CSV or XLSX) into codebook YAML with stable ids.
+
+    Example: forumkit codebook import Challenges.csv --id hf-challenges --prefix CH --out challenges.yaml
+    """
+    codebook = import_codebook(file, id=id, name=name, version=version, id_prefix=prefix, sheet=sheet)
+    if out_path is None:
+        _write(codebook.to_yaml())
+    else:
+        codebook.save(out_path)
+        err.print(f"{_count(len(codebook.categories), 'category')}, {_count(len(codebook), 'code')} -> {out_path}",
+                  highlight=False)
+
+
+@codebook_app.command()
+@one_line_errors
+def validate(file: Path = typer.Argument(..., help="Codebook YAML file.")) -> None:
+    """Check a codebook: print FILE:LINE: message per problem; exit 1 if any is an error.
+
+    Example: forumkit codebook validate codebooks/hf-challenges.yaml
+    """
+    problems = validate_codebook(file)
+    for problem in problems:
+        _write(problem.format(str(file)))
+    if any(p.is_error for p in problems):
+        raise typer.Exit(1)
+    codebook = load_codebook(file)
+    warnings = f", {_count(len(problems), 'warning')}" if problems else ""
+    _write(f"ok: {_count(len(codebook.categories), 'category')}, {_count(len(codebook), 'code')}{warnings}")
+
+
+def _branch(tree: Tree, code: Code) -> None:
+    count = f" [dim]({len(code.children)})[/]" if code.children else ""
+    node = tree.add(f"[cyan]{escape(code.id)}[/]  {escape(code.name)}{count}")
+    for child in code.children:
+        _branch(node, child)
+
+
+@codebook_app.command()
+@one_line_errors
+def show(file: Path = typer.Argument(..., help="Codebook YAML file.")) -> None:
+    """Show a codebook as a tree of ids and names, with counts.
+
+    Example: forumkit codebook show codebooks/hf-benefits.yaml
+    """
+    codebook = load_codebook(file)
+    tree = Tree(f"[bold]{escape(codebook.name)}[/] ({escape(codebook.id)} v{escape(codebook.version)}): "
+                f"{_count(len(codebook.categories), 'category')}, {_count(len(codebook), 'code')}")
+    for code in codebook.categories:
+        _branch(tree, code)
+    out.print(tree, emoji=False, highlight=False)
+
+
+@codebook_app.command()
+@one_line_errors
+def config(
+    files: list[Path] = typer.Argument(..., help="One or more codebook YAML files (one Taxonomy each)."),
+    unit: str = typer.Option("topic", "--unit", help="What one task is: topic or post."),
+    memo: bool = typer.Option(True, "--memo/--no-memo", help="Add a free-text memo box."),
+) -> None:
+    """Print the Label Studio labeling config (XML) for coding with these codebooks.
+
+    Example: forumkit codebook config codebooks/hf-challenges.yaml codebooks/hf-benefits.yaml --unit topic
+    """
+    _write(label_config([load_codebook(f) for f in files], unit=unit, memo=memo))
