@@ -20,6 +20,7 @@ from ..summary import StoreSummary, summarize
 from .common import app, err, one_line_errors, out
 
 EXPORTS = [*TABLES, "coded", "annotations", "qdpx"]
+SHIPPED_CODEBOOKS = Path(__file__).resolve().parents[2] / "codebooks"
 
 
 @contextmanager
@@ -112,8 +113,10 @@ def export_cmd(
     """Export posts, topics, model mentions or the coded dataset to CSV, Parquet or JSON Lines.
 
     `coded` has one row per item and code with a consensus column; `annotations` one row per
-    annotation and code; `qdpx` a REFI-QDA project for ATLAS.ti, MAXQDA, NVivo or QualCoder (--format is
-    ignored). Example: forumkit export posts --db hf.db --format parquet --out posts.parquet
+    annotation and code. Example: forumkit export posts --db hf.db --format parquet --out posts.parquet
+
+    `qdpx` writes a REFI-QDA project for ATLAS.ti, MAXQDA, NVivo or QualCoder (--format is ignored).
+    Example: forumkit export qdpx --db hf.db --project 1 --out study.qdpx
     """
     if not db.exists():
         raise ForumkitError(f"{db} does not exist", hint="scrape a forum into it first: forumkit scrape URL --db PATH")
@@ -171,11 +174,16 @@ def demo(
     workdir: Path = typer.Option(Path("forumkit-work/demo"), help="Folder for the demo's store and exports."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
-    """Serve the shipped forum snapshot on loopback, scrape it with the real scraper, show and export the result.
+    """The main job on the shipped forum snapshot: scrape, export, sample, prepare coding. No network needed.
 
-    No network needed. Example: forumkit demo --workdir /tmp/demo
+    Serves the snapshot on loopback, scrapes it with the real scraper, shows and exports what was stored,
+    draws a stratified sample of topics (Cochran size, 95% / 5%) and writes the Label Studio labeling
+    config of the shipped codebooks. Example: forumkit demo --workdir /tmp/demo
     """
+    from ..codebook import label_config, load_codebook
     from ..fakeforum import FakeDiscourse, load_sample
+    from ..sampling import SampleDesign, draw_sample, save_sample, write_sample_csv
+    from .sample import print_sample
 
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "sample.db"
@@ -189,6 +197,16 @@ def demo(
             path = workdir / f"{table}.parquet"
             rows = export_table(store, table, "parquet", path)
             out.print(f"exported {rows} {table} rows -> {path}")
+        sample = draw_sample(store, SampleDesign(name="demo", strata="category", seed=42))
+        save_sample(store, sample, replace=True)
+        print_sample(sample)
+        write_sample_csv(store, sample, workdir / "sample-demo.csv")
+    books = [load_codebook(path) for path in sorted(SHIPPED_CODEBOOKS.glob("*.yaml"))]
+    (workdir / "label-config.xml").write_text(label_config(books, unit="topic"), encoding="utf-8")
+    out.print(f"sample 'demo' -> {workdir / 'sample-demo.csv'}; Label Studio config of "
+              f"{' and '.join(b.name for b in books)} -> {workdir / 'label-config.xml'}")
+    out.print(f"next: forumkit studio up, then forumkit studio push --db {db} --sample demo "
+              + " ".join(f"--codebook {p}" for p in sorted(SHIPPED_CODEBOOKS.glob('*.yaml'))))
 
 
 fake_app = typer.Typer(help="A fake Discourse forum on loopback, for trying forumkit without a network.")
