@@ -269,3 +269,47 @@ def test_filters_categories_dates_and_max_topics(server, forum, tmp_path):
     got = store_view(db)
     assert len(got["topics"]) == 7
     assert_matches_truth(db, forum, only_topics=set(got["topics"]))
+
+
+def test_ctrl_c_stops_cleanly_and_resumes(forum, tmp_path):
+    db = tmp_path / "i.db"
+    with FakeDiscourse(forum, latency=0.08) as srv:
+        proc = subprocess.Popen([sys.executable, "-m", "forumkit", "scrape", srv.url, "--db", str(db), "--rate", "0",
+                                 "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 130, stderr
+        assert "interrupted" in stderr and "Traceback" not in stderr
+        done = scrape_cli(srv.url, db)
+        assert done.returncode == 0, done.stderr
+    assert_matches_truth(db, forum)
+
+
+def test_retry_after_forms():
+    from forumkit.discourse.client import retry_after_seconds
+
+    import httpx
+
+    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "7"})) == 7
+    json_only = httpx.Response(429, json={"errors": ["slow down"], "error_type": "rate_limit",
+                                          "extras": {"wait_seconds": 12, "time_left": "12 seconds"}})
+    assert retry_after_seconds(json_only) == 12
+    soon = time.time() + 30
+    date = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(soon))
+    assert 25 <= retry_after_seconds(httpx.Response(429, headers={"Retry-After": date})) <= 31
+    assert retry_after_seconds(httpx.Response(429, text="Slow down"), default=10) == 10
+
+
+def test_user_model_list_adds_mentions(forum, tmp_path):
+    truth = forum.ground_truth()
+    forum.add_post(next(iter(truth["topics"])), next(iter(truth["users"])),
+                   "<p>Has anyone fine-tuned <code>zephyr-7b-beta</code> or Zephyr with LoRA?</p>")
+    models = tmp_path / "models.txt"
+    models.write_text("zephyr\n")
+    with FakeDiscourse(forum) as srv:
+        res = scrape_cli(srv.url, tmp_path / "m.db", "--models", str(models))
+    assert res.returncode == 0, res.stderr
+    with sqlite3.connect(tmp_path / "m.db") as con:
+        (count,) = con.execute("SELECT sum(in_text) FROM model_mentions WHERE model = 'zephyr'").fetchone()
+    assert count == 2

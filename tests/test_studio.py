@@ -82,7 +82,7 @@ def leaf_codes(book, n: int) -> list[str]:
     return [code.id for _, code in book.codes() if code.is_leaf][:n]
 
 
-def test_push_two_coders_pull_and_agreement(studio, forum_db):
+def test_push_two_coders_pull_and_agreement(studio, forum_db, tmp_path):
     client = Studio(studio.url, studio.token)
     items = topic_ids(forum_db, 8)
     codes = leaf_codes(CHALLENGES, 3) + leaf_codes(BENEFITS, 1)
@@ -147,6 +147,22 @@ def test_push_two_coders_pull_and_agreement(studio, forum_db):
     overall = report.overall_.set_index("measure")
     kappa_row = next(m for m in overall.index if "cohen" in m.lower())
     assert overall.loc[kappa_row, "value"] == pytest.approx(cohen_kappa_score(vec_a, vec_b))
+
+    # the same through the command line: the coded export and the agreement tables
+    coded_csv = tmp_path / "coded.csv"
+    res = forumkit("export", "coded", "--db", str(forum_db), "--project", str(result.project), "--format", "csv",
+                   "--out", str(coded_csv))
+    assert res.returncode == 0, res.stderr
+    frame = pd.read_csv(coded_csv)
+    assert {(r.item_id, r.code_id) for r in frame.itertuples() if r.consensus} == want
+    assert {"topic_id", "forum_category", "created_at", "category", "subcategory", "n_with", "n_coders"} <= set(frame)
+    res = forumkit("agreement", "--db", str(forum_db), "--project", str(result.project), "--boot", "100",
+                   "--out", str(tmp_path / "agreement"))
+    assert res.returncode == 0, res.stderr
+    tables = pd.read_csv(tmp_path / "agreement" / "overall.csv").set_index("measure")
+    assert tables.loc["cohen_kappa", "value"] == pytest.approx(cohen_kappa_score(vec_a, vec_b))
+    disagreements = pd.read_csv(tmp_path / "agreement" / "disagreements.csv")
+    assert len(disagreements) == sum(len(set(a) ^ set(b)) for a, b in zip(plan_a, plan_b))
 
 
 def test_three_coders_and_fleiss(studio, forum_db):
