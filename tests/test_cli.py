@@ -103,7 +103,7 @@ def test_stats_describes_the_store(scraped):
 def test_demo_runs_offline_on_the_shipped_sample(tmp_path):
     res = forumkit("demo", "--workdir", str(tmp_path / "demo"), "-q")
     assert res.returncode == 0, res.stderr
-    assert "by forum category" in res.stdout
+    assert "by forum category" in res.stdout and (tmp_path / "demo" / "report" / "index.html").exists()
     with sqlite3.connect(tmp_path / "demo" / "sample.db") as con:
         topics = con.execute("SELECT count(*) FROM topics").fetchone()[0]
         months = con.execute("SELECT count(DISTINCT substr(created_at, 1, 7)) FROM topics").fetchone()[0]

@@ -177,11 +177,12 @@ def demo(
     """The main job on the shipped forum snapshot: scrape, export, sample, prepare coding. No network needed.
 
     Serves the snapshot on loopback, scrapes it with the real scraper, shows and exports what was stored,
-    draws a stratified sample of topics (Cochran size, 95% / 5%) and writes the Label Studio labeling
-    config of the shipped codebooks. Example: forumkit demo --workdir /tmp/demo
+    draws a stratified sample of topics (Cochran size, 95% / 5%), writes the HTML report of the forum's
+    activity and model mentions, and the Label Studio labeling config of the shipped codebooks. Example: forumkit demo --workdir /tmp/demo
     """
     from ..codebook import label_config, load_codebook
     from ..fakeforum import FakeDiscourse, load_sample
+    from ..report import ReportOptions, build_report
     from ..sampling import SampleDesign, draw_sample, save_sample, write_sample_csv
     from .sample import print_sample
 
@@ -201,6 +202,9 @@ def demo(
         save_sample(store, sample, replace=True)
         print_sample(sample)
         write_sample_csv(store, sample, workdir / "sample-demo.csv")
+        index = build_report(store, workdir / "report", options=ReportOptions(title="forumkit demo: sample forum"),
+                             command="forumkit demo")
+    out.print(f"report (forum activity, model mentions and their trends) -> {index}")
     books = [load_codebook(path) for path in sorted(SHIPPED_CODEBOOKS.glob("*.yaml"))]
     (workdir / "label-config.xml").write_text(label_config(books, unit="topic"), encoding="utf-8")
     out.print(f"sample 'demo' -> {workdir / 'sample-demo.csv'}; Label Studio config of "
