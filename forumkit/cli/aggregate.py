@@ -1,0 +1,95 @@
+"""`forumkit aggregate`: how often each category, subcategory or code was coded, per period, with intervals."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from ..errors import UsageError
+from ..store import Store
+from .common import app, err, one_line_errors, out
+
+TOP_ROWS = 15
+
+
+def _open(db: Path) -> Store:
+    if not db.exists():
+        raise UsageError(f"{db} does not exist", hint="scrape a forum into it first: forumkit scrape URL --db PATH")
+    return Store(db)
+
+
+@app.command()
+@one_line_errors
+def aggregate(
+    db: Optional[Path] = typer.Option(None, "--db", help="The forumkit store: its pulled project, or (with "
+                                                         "--coded) the dates and categories of the file's items."),
+    project: Optional[int] = typer.Option(None, help="forumkit's project id (see `studio projects`)."),
+    view: Optional[str] = typer.Option(None, help="consensus (each item's agreed codes) or coders (every "
+                                                  "coder's own); default: consensus."),
+    adjudicator: Optional[str] = typer.Option(None, help="Coder whose codes decide the items they coded."),
+    coded: Optional[Path] = typer.Option(None, "--coded", help="A coded table instead: CSV or Parquet, read in "
+                                                               "batches."),
+    item_col: str = typer.Option("item", "--item-col", help="Column of item ids in --coded."),
+    code_col: str = typer.Option("code", "--code-col", help="Column of codes in --coded."),
+    date_col: Optional[str] = typer.Option(None, "--date-col", help="Column of dates in --coded (ISO-8601 or "
+                                                                    "epoch seconds); default: from --db by item."),
+    category_col: Optional[str] = typer.Option(None, "--category-col", help="Column of forum categories in "
+                                                                            "--coded; default: from --db by item."),
+    coder_col: Optional[str] = typer.Option(None, "--coder-col", help="Column of coders in --coded."),
+    weight_col: Optional[str] = typer.Option(None, "--weight-col", help="Column of sampling weights in --coded."),
+    unit: str = typer.Option("topic", help="What --coded items are, to look them up in --db: topic or post."),
+    codebooks: list[Path] = typer.Option([], "--codebook", help="Codebook YAML to roll codes up (repeatable); "
+                                                                "default: the project's own, else none."),
+    level: str = typer.Option("category", help="category, subcategory or code."),
+    period: str = typer.Option("month", help="month, quarter, year (calendar, UTC) or none."),
+    by: Optional[str] = typer.Option(None, help="Also split by forum_category or coder."),
+    confidence: float = typer.Option(0.95, help="Confidence level of the Wilson intervals."),
+    extrapolate: bool = typer.Option(False, "--extrapolate", help="Add population estimates from the sampling "
+                                                                  "weights (est_total, est_low, est_high)."),
+    renames: Optional[Path] = typer.Option(None, "--renames", help="YAML of forum category renames "
+                                                                   "(old name: new name)."),
+    out_path: Path = typer.Option(..., "--out", "-o", help="Table to write: .csv, .parquet, .tex or .md."),
+) -> None:
+    """Count coded items per category (or subcategory, code) and period, with Wilson intervals.
+
+    From a store's pulled Label Studio project (--db) or any coded CSV/Parquet file (--coded, read in batches).
+    Every period from the first to the last is listed, empty ones as zeros (--period none: one row per code).
+    Prints the most frequent codes and writes the whole table to --out.
+    Example: forumkit aggregate --db hf.db --project 1 --level category --period quarter --out categories.csv
+    """
+    from ..aggregate import (Aggregator, iter_coded, project_codebooks, table_format,  # pandas: import when needed
+                              write_table)
+    from ..categories import load_renames
+    from ..codebook import load_codebook
+
+    if coded is None and db is None:
+        raise UsageError("nothing to aggregate", hint="give a store (--db FILE) or a coded table (--coded FILE)")
+    table_format(out_path)  # an unknown suffix fails now, not after the work
+    books = [load_codebook(path) for path in codebooks]
+    names = load_renames(renames) if renames is not None else None
+    estimator = Aggregator(level=level, period=None if period.lower() == "none" else period, by=by,
+                           confidence=confidence, extrapolate=extrapolate)
+    with _open(db) if db is not None else nullcontext() as store:
+        if not books and coded is None:
+            books = project_codebooks(store, project)
+        chunks = iter_coded(coded, store=store, project=project, view=view, adjudicator=adjudicator, item=item_col,
+                            code=code_col, date=date_col, category=category_col, coder=coder_col, weight=weight_col,
+                            unit=unit, renames=names)
+        estimator.fit(chunks, books or None)
+    table = estimator.counts_ if estimator.period is not None else estimator.totals_
+    write_table(table, out_path)
+    top = estimator.totals_.sort_values("n", ascending=False, kind="stable").head(TOP_ROWS)
+    with_ids = bool((top["code_id"] != top["name"]).any())  # without a codebook a code is its own name
+    plural = {"category": "categories", "subcategory": "subcategories", "code": "codes"}.get(level, level)
+    shown = Table(*(["group"] if by else []), *(["code"] if with_ids else []), "name", "items", "of", "share",
+                  f"{confidence:.0%} CI", title=f"most frequent {plural}, all dates "
+                                                f"({estimator.n_items_} items, {estimator.n_rows_} rows)")
+    for row in top.itertuples(index=False):
+        shown.add_row(*([str(row.group)] if by else []), *([str(row.code_id)] if with_ids else []), str(row.name),
+                      str(row.n), str(row.n_items), f"{row.share:.3f}", f"{row.ci_low:.3f} – {row.ci_high:.3f}")
+    out.print(shown)
+    err.print(f"{len(table)} rows written to {out_path}", highlight=False)
