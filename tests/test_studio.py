@@ -164,6 +164,16 @@ def test_push_two_coders_pull_and_agreement(studio, forum_db, tmp_path):
     disagreements = pd.read_csv(tmp_path / "agreement" / "disagreements.csv")
     assert len(disagreements) == sum(len(set(a) ^ set(b)) for a, b in zip(plan_a, plan_b))
 
+    # the report of the pulled project has the taxonomy and the agreement between the two coders
+    res = forumkit("report", "--db", str(forum_db), "--project", str(result.project), "--out", str(tmp_path / "rep"))
+    assert res.returncode == 0, res.stderr
+    page = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
+    assert ">Taxonomy</h2>" in page and ">Agreement</h2>" in page
+    agreement_table = pd.read_csv(tmp_path / "rep" / "tables" / "agreement.csv").set_index("measure")
+    assert agreement_table.loc["cohen_kappa", "value"] == pytest.approx(cohen_kappa_score(vec_a, vec_b))
+    categories = pd.read_csv(tmp_path / "rep" / "tables" / "categories.csv")
+    assert categories["n_items"].max() == len(items)
+
 
 def test_three_coders_and_fleiss(studio, forum_db):
     client = Studio(studio.url, studio.token)
