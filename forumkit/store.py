@@ -215,6 +215,52 @@ CREATE TABLE IF NOT EXISTS coded (
     PRIMARY KEY (project, annotation_id, code_id),
     FOREIGN KEY (project, annotation_id) REFERENCES annotations(project, annotation_id) ON DELETE CASCADE
 );
+CREATE TABLE IF NOT EXISTS hub_models (
+    endpoint    TEXT NOT NULL,             -- Hub base URL, e.g. https://huggingface.co
+    id          TEXT NOT NULL,             -- repo id, "org/name"
+    author      TEXT,
+    created_at  TEXT,                      -- ISO-8601 UTC as the Hub gives it; NULL when missing
+    created_known INTEGER NOT NULL,        -- 0 when missing or the pre-2022-03 placeholder 2022-03-02T23:29:04.000Z
+    last_modified TEXT,
+    pipeline_tag TEXT,
+    library_name TEXT,
+    model_type  TEXT,                      -- config.model_type when exposed
+    base_models TEXT NOT NULL,             -- JSON list of base model ids (card base_model or baseModels)
+    tags        TEXT NOT NULL,             -- JSON list
+    downloads   INTEGER,
+    likes       INTEGER,
+    has_card    INTEGER NOT NULL,          -- card metadata (README front matter) present
+    card_data   TEXT,                      -- that metadata as JSON, as served
+    license     TEXT,                      -- card license, or the license: tag
+    languages   TEXT NOT NULL,             -- JSON list
+    datasets    TEXT NOT NULL,             -- JSON list
+    has_metrics INTEGER NOT NULL,          -- card metrics or model-index evaluation results
+    has_model_index INTEGER NOT NULL,
+    fetched_at  TEXT NOT NULL,
+    PRIMARY KEY (endpoint, id)
+);
+CREATE INDEX IF NOT EXISTS hub_models_created ON hub_models (endpoint, created_at);
+CREATE TABLE IF NOT EXISTS hub_runs (
+    id          INTEGER PRIMARY KEY,
+    endpoint    TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    status      TEXT NOT NULL,             -- running | done
+    options     TEXT NOT NULL,             -- JSON of the crawl's filters
+    next_url    TEXT,                      -- the Link cursor URL to resume from
+    since_modified TEXT,                   -- previous run's watermark: stop below it
+    max_modified TEXT,                     -- this run's watermark, committed when it finishes
+    models      INTEGER NOT NULL DEFAULT 0,
+    malformed   INTEGER NOT NULL DEFAULT 0,
+    requests    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS hub_malformed (
+    endpoint    TEXT NOT NULL,
+    run_id      INTEGER NOT NULL,
+    model_id    TEXT,                      -- NULL when the entry has no id
+    problem     TEXT NOT NULL,             -- what was wrong, one line
+    raw         TEXT NOT NULL              -- the entry as served (JSON)
+);
 CREATE TABLE IF NOT EXISTS topic_queue (
     forum_id    INTEGER NOT NULL,
     topic_id    INTEGER NOT NULL,
