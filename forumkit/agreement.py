@@ -438,7 +438,7 @@ class Agreement:
         })
 
     def _disagreements(self) -> pd.DataFrame:
-        data, st = self._data, self._stats
+        data = self._data
         columns = ["item", "code", "coders_with", "coders_without", "n_with", "n_without"]
         n1, m = data.n_with, data.n_coders[:, None]
         ii, kk = np.nonzero((n1 > 0) & (n1 < m))

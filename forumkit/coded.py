@@ -22,7 +22,7 @@ from .errors import UsageError
 from .store import Store
 
 ANNOTATION_SQL = """
-SELECT a.project, p.unit, a.item_id, a.coder, a.annotation_id, a.task_id, a.annotated_at, a.lead_time,
+SELECT a.project, p.forum_id, p.unit, a.item_id, a.coder, a.annotation_id, a.task_id, a.annotated_at, a.lead_time,
        a.was_cancelled, a.memo, c.code_id, c.codebook_id, c.category, c.subcategory
 FROM annotations a
 JOIN studio_projects p ON p.id = a.project
@@ -33,27 +33,26 @@ ORDER BY a.project, a.item_id, a.coder, c.code_id
 
 
 def _item_metadata(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
-    """topic_id, post_id, forum_category, created_at, title for each (unit, item_id)."""
+    """topic_id, post_id, forum_category, created_at, title for each (forum, unit, item_id)."""
+    columns = ["forum_id", "item_id", "topic_id", "post_id", "forum_category", "created_at", "title"]
     topics = pd.DataFrame(store.query(
-        "SELECT t.id AS item_id, t.id AS topic_id, NULL AS post_id, c.name AS forum_category, t.created_at,"
-        " t.title FROM topics t LEFT JOIN categories c ON c.forum_id = t.forum_id AND c.id = t.category_id"),
-        columns=["item_id", "topic_id", "post_id", "forum_category", "created_at", "title"])
+        "SELECT t.forum_id, t.id, t.id, NULL, c.name, t.created_at, t.title FROM topics t LEFT JOIN categories c"
+        " ON c.forum_id = t.forum_id AND c.id = t.category_id"), columns=columns)
     topics["unit"] = "topic"
     posts = pd.DataFrame(store.query(
-        "SELECT p.id AS item_id, p.topic_id, p.id AS post_id, c.name AS forum_category, p.created_at, t.title"
-        " FROM posts p JOIN topics t ON t.forum_id = p.forum_id AND t.id = p.topic_id LEFT JOIN categories c"
-        " ON c.forum_id = t.forum_id AND c.id = t.category_id WHERE p.id IN (SELECT item_id FROM annotations)"),
-        columns=["item_id", "topic_id", "post_id", "forum_category", "created_at", "title"])
+        "SELECT p.forum_id, p.id, p.topic_id, p.id, c.name, p.created_at, t.title FROM posts p JOIN topics t"
+        " ON t.forum_id = p.forum_id AND t.id = p.topic_id LEFT JOIN categories c ON c.forum_id = t.forum_id"
+        " AND c.id = t.category_id WHERE p.id IN (SELECT item_id FROM annotations)"), columns=columns)
     posts["unit"] = "post"
     meta = pd.concat([topics, posts], ignore_index=True)
-    return frame.merge(meta, on=["unit", "item_id"], how="left")
+    return frame.merge(meta, on=["forum_id", "unit", "item_id"], how="left")
 
 
 def annotation_rows(store: Store, project: int | None = None) -> pd.DataFrame:
     """One row per annotation and code, with the item's metadata."""
     where, args = ("WHERE a.project = ?", (project,)) if project is not None else ("", ())
     rows = store.query(ANNOTATION_SQL.format(where=where), args)
-    columns = ["project", "unit", "item_id", "coder", "annotation_id", "task_id", "annotated_at", "lead_time",
+    columns = ["project", "forum_id", "unit", "item_id", "coder", "annotation_id", "task_id", "annotated_at", "lead_time",
                "was_cancelled", "memo", "code_id", "codebook_id", "category", "subcategory"]
     frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
     if frame.empty:

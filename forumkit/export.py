@@ -150,14 +150,22 @@ def _batches(store: Store, table: str, cols: list[Column]) -> Iterator[pa.Record
         yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
+def _output(out: str | Path) -> Path:
+    """The file to write: not a folder, its folder created."""
+    out = Path(out)
+    if out.is_dir():
+        raise UsageError(f"{out} is a folder", hint="give a file name for --out, e.g. posts.parquet")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def export_table(store: Store, table: str, fmt: str, out: str | Path, *, html: bool = False) -> int:
     """Write ``table`` to ``out`` in ``fmt``; returns the number of rows written."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format '{fmt}'", hint=f"use one of: {', '.join(FORMATS)}")
     cols = columns(table, html=html)
     schema = pa.schema([(c.name, c.type) for c in cols])
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = _output(out)
     rows = 0
     tmp = out.with_name(out.name + ".part")  # never leave a half-written file under the real name
     if fmt == "parquet":
@@ -184,8 +192,7 @@ def write_frame(frame: pd.DataFrame, fmt: str, out: str | Path) -> int:
     """Write a DataFrame (the coded dataset, analysis tables) in one of FORMATS; returns its rows."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format '{fmt}'", hint=f"use one of: {', '.join(FORMATS)}")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = _output(out)
     tmp = out.with_name(out.name + ".part")
     if fmt == "parquet":
         frame.to_parquet(tmp, index=False)

@@ -340,7 +340,11 @@ class Store:
         if self._in_tx:
             yield
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:  # "database is locked" after the 30 s busy timeout
+            raise StoreError(f"{self.path} is busy: {exc}",
+                             hint="another forumkit process is writing to it; wait for it to finish") from exc
         self._in_tx = True
         try:
             yield
@@ -460,15 +464,18 @@ class Store:
 
     # -- posts ----------------------------------------------------------------
 
-    def post_versions(self, forum_id: int, post_ids: Sequence[int]) -> dict[int, tuple[int, int, str | None]]:
-        """post id -> (topic_id, version, updated_at) for posts already stored."""
+    def post_versions(self, forum_id: int, post_ids: Sequence[int]) -> dict[int, tuple]:
+        """post id -> (topic_id, version, updated_at, likes, accepted, hidden, user_deleted) of stored posts.
+
+        What can change on a post without a new version: likes, acceptance, hiding, withdrawal.
+        """
         if not post_ids:
             return {}
         marks = ",".join("?" * len(post_ids))
         rows = self.db.execute(
-            f"SELECT id, topic_id, version, updated_at FROM posts WHERE forum_id = ? AND removed_at IS NULL"
-            f" AND id IN ({marks})", (forum_id, *post_ids))
-        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+            f"SELECT id, topic_id, version, updated_at, like_count, accepted_answer, hidden, user_deleted FROM posts"
+            f" WHERE forum_id = ? AND removed_at IS NULL AND id IN ({marks})", (forum_id, *post_ids))
+        return {r[0]: tuple(r[1:]) for r in rows}
 
     def upsert_posts(self, forum_id: int, posts: Sequence[Post], parsed: Sequence[ParsedPost],
                      mentions: Sequence[dict[str, tuple[int, int, int]]]) -> None:
@@ -522,11 +529,11 @@ class Store:
             (forum_id,)).fetchone()
         return self._run(row[0]) if row else None
 
-    def last_finished_run(self, forum_id: int) -> CrawlRun | None:
-        row = self.db.execute(
-            "SELECT id FROM crawl_runs WHERE forum_id = ? AND status = 'done' ORDER BY id DESC LIMIT 1",
-            (forum_id,)).fetchone()
-        return self._run(row[0]) if row else None
+    def finished_runs(self, forum_id: int) -> list[CrawlRun]:
+        """Finished crawl runs of a forum, newest first."""
+        rows = self.db.execute(
+            "SELECT id FROM crawl_runs WHERE forum_id = ? AND status = 'done' ORDER BY id DESC", (forum_id,))
+        return [self._run(r[0]) for r in rows.fetchall()]
 
     def _run(self, run_id: int) -> CrawlRun:
         r = self.db.execute(
@@ -534,13 +541,16 @@ class Store:
             " max_bumped_at, max_post_id, started_at FROM crawl_runs WHERE id = ?", (run_id,)).fetchone()
         return CrawlRun(r[0], r[1], json.loads(r[2]), r[3], json.loads(r[4]), r[5], r[6], r[7], r[8], r[9], r[10])
 
-    def start_run(self, forum_id: int, options: dict, since_bumped_at: str | None,
-                  since_post_id: int | None) -> CrawlRun:
+    def start_run(self, forum_id: int, options: dict, previous: CrawlRun | None,
+                  recheck: Sequence[int] = ()) -> CrawlRun:
+        """A new running crawl, incremental from ``previous`` if given, with its recheck queue: one transaction."""
         with self.transaction():
             run_id = self.db.execute(
                 "INSERT INTO crawl_runs (forum_id, started_at, status, options, phase, since_bumped_at,"
-                " since_post_id) VALUES (?, ?, 'running', ?, 'categories', ?, ?)",
-                (forum_id, utcnow(), json.dumps(options), since_bumped_at, since_post_id)).lastrowid
+                " since_post_id, max_bumped_at, max_post_id) VALUES (?, ?, 'running', ?, 'categories', ?, ?, ?, ?)",
+                (forum_id, utcnow(), json.dumps(options), *(
+                    (previous.max_bumped_at, previous.max_post_id) * 2 if previous else (None,) * 4))).lastrowid
+            self.queue_topics(forum_id, [(tid, "recheck") for tid in recheck])
         return self._run(run_id)
 
     def save_run(self, run: CrawlRun) -> None:

@@ -80,12 +80,15 @@ def test_schema_doc_is_in_sync():
     (["export", "posts", "--db", "{db}", "--format", "xlsx", "--out", "{out}"], "unknown format 'xlsx'"),
     (["scrape", "http://127.0.0.1:9", "--db", "{db2}", "--retries", "0"], "http://127.0.0.1:9/robots.txt failed"),
     (["stats", "--db", "{notadb}"], "cannot open"),
+    (["export", "posts", "--db", "{db}", "--out", "{folder}"], "is a folder"),
+    (["agreement", "--db", "{missing}"], "does not exist"),
 ])
 def test_bad_input_gives_one_line_error(scraped, server, tmp_path, args, says):
     notadb = tmp_path / "notes.db"
     notadb.write_text("this is not a database\n" * 50)
     values = {"url": server.url, "db": str(scraped), "missing": str(tmp_path / "nope.db"),
-              "out": str(tmp_path / "x.csv"), "db2": str(tmp_path / "other.db"), "notadb": str(notadb)}
+              "out": str(tmp_path / "x.csv"), "db2": str(tmp_path / "other.db"), "notadb": str(notadb),
+              "folder": str(tmp_path)}
     res = forumkit(*[a.format(**values) for a in args])
     assert res.returncode == 1, res.stderr
     lines = [line for line in res.stderr.splitlines() if line.strip()]
@@ -102,6 +105,8 @@ def test_stats_describes_the_store(scraped):
 @pytest.mark.slow
 def test_demo_runs_offline_on_the_shipped_sample(tmp_path):
     res = forumkit("demo", "--workdir", str(tmp_path / "demo"), "-q")
+    assert res.returncode == 0, res.stderr
+    res = forumkit("demo", "--workdir", str(tmp_path / "demo"), "-q")  # again, in the same folder
     assert res.returncode == 0, res.stderr
     assert "by forum category" in res.stdout and (tmp_path / "demo" / "report" / "index.html").exists()
     with sqlite3.connect(tmp_path / "demo" / "sample.db") as con:

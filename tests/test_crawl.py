@@ -169,7 +169,8 @@ def test_client_side_rate_limit(server, tmp_path):
     crawl(server, tmp_path / "f.db", CrawlOptions(max_topics=3), rate=600)  # 10 requests a second
     times = [r.time for r in server.requests]
     gaps = [b - a for a, b in zip(times, times[1:])]
-    assert len(gaps) >= 4 and min(gaps) >= 0.095
+    # paced at the client; arrival times at the server jitter by a few milliseconds on a busy machine
+    assert len(gaps) >= 4 and min(gaps) >= 0.07 and sum(gaps) / len(gaps) >= 0.098
 
 
 def test_errors_are_retried_with_backoff(server, forum, tmp_path):
@@ -313,3 +314,39 @@ def test_user_model_list_adds_mentions(forum, tmp_path):
     with sqlite3.connect(tmp_path / "m.db") as con:
         (count,) = con.execute("SELECT sum(in_text) FROM model_mentions WHERE model = 'zephyr'").fetchone()
     assert count == 2
+
+
+def test_full_refresh_sees_likes_acceptance_and_hiding(server, forum, tmp_path):
+    db = tmp_path / "f.db"
+    crawl(server, db)
+    truth = forum.ground_truth()
+    topic = next(t for t in truth["topics"].values()
+                 if t["posts_count"] >= 3 and not t["pinned"] and not t["has_accepted_answer"])
+    posts = sorted((p for p in truth["posts"].values() if p["topic_id"] == topic["id"] and p["post_type"] == 1),
+                   key=lambda p: p["post_number"])
+    forum.like_post(posts[0]["id"], count=5)
+    forum.accept_answer(posts[1]["id"])
+    forum.hide_post(posts[-1]["id"])
+    crawl(server, db, CrawlOptions(full_refresh=True))
+    assert_matches_truth(db, forum)
+
+
+def test_recheck_reads_every_post_of_a_recent_topic(server, forum, tmp_path):
+    db = tmp_path / "f.db"
+    truth = forum.ground_truth()
+    topic = next(t for t in truth["topics"].values() if not t["pinned"] and t["posts_count"] >= 2)
+    author = next(iter(truth["users"]))
+    added = [forum.add_post(topic["id"], author, f"<p>reply {i}</p>") for i in range(26)]
+    crawl(server, db)
+    forum.edit_post(added[20], "<p>quietly edited, far down the topic</p>")  # not the last post: no bump
+    server.clear_requests()
+    crawl(server, db)  # the topic was active just before the last crawl: rechecked, every post read
+    assert store_view(db)["posts"][added[20]]["version"] == 2
+    assert_matches_truth(db, forum)
+
+
+def test_a_url_without_scheme_is_a_usage_error(tmp_path):
+    res = scrape_cli("discuss.huggingface.co", tmp_path / "x.db")
+    assert res.returncode == 1 and "is not a forum URL" in res.stderr and "https://" in res.stderr
+    assert not (tmp_path / "x.db").exists() or sqlite3.connect(tmp_path / "x.db").execute(
+        "SELECT count(*) FROM forums").fetchone()[0] == 0

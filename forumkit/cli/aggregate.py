@@ -10,16 +10,9 @@ import typer
 from rich.table import Table
 
 from ..errors import UsageError
-from ..store import Store
-from .common import app, err, one_line_errors, out
+from .common import app, err, one_line_errors, open_store, out
 
 TOP_ROWS = 15
-
-
-def _open(db: Path) -> Store:
-    if not db.exists():
-        raise UsageError(f"{db} does not exist", hint="scrape a forum into it first: forumkit scrape URL --db PATH")
-    return Store(db)
 
 
 @app.command()
@@ -73,7 +66,7 @@ def aggregate(
     names = load_renames(renames) if renames is not None else None
     estimator = Aggregator(level=level, period=None if period.lower() == "none" else period, by=by,
                            confidence=confidence, extrapolate=extrapolate)
-    with _open(db) if db is not None else nullcontext() as store:
+    with open_store(db) if db is not None else nullcontext() as store:
         if not books and coded is None:
             books = project_codebooks(store, project)
         chunks = iter_coded(coded, store=store, project=project, view=view, adjudicator=adjudicator, item=item_col,

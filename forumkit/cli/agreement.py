@@ -8,8 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..store import Store
-from .common import app, err, one_line_errors, out
+from .common import app, err, one_line_errors, open_store, out
 
 
 def _fmt(value: float) -> str:
@@ -35,7 +34,7 @@ def agreement(
     from ..agreement import Agreement, from_coded  # scipy and pandas are heavy: import them when needed
     from ..coded import annotation_rows
 
-    with Store(db) as store:
+    with open_store(db) as store:
         rows = annotation_rows(store, project)
     if project is None and rows["project"].nunique() > 1:
         rows["item_id"] = rows["project"].astype(str) + ":" + rows["item_id"].astype(str)

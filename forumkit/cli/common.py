@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from ..errors import ForumkitError
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 app = typer.Typer(help="Mine, code and chart developer forums.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -34,3 +38,10 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def open_store(db: Path) -> "Store":
+    """An existing store: a mistyped --db must not silently create an empty one."""
+    from ..store import Store
+
+    if not db.exists():
+        raise ForumkitError(f"{db} does not exist", hint="scrape a forum into it first: forumkit scrape URL --db PATH")
+    return Store(db)

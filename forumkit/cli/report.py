@@ -9,9 +9,7 @@ from typing import Optional
 
 import typer
 
-from ..errors import ForumkitError
-from ..store import Store
-from .common import app, err, one_line_errors, out
+from .common import app, err, one_line_errors, open_store, out
 
 
 @app.command()
@@ -43,10 +41,8 @@ def report(
     from ..codebook import load_codebook
     from ..report import ReportOptions, build_report
 
-    if not db.exists():
-        raise ForumkitError(f"{db} does not exist", hint="scrape a forum into it first: forumkit scrape URL --db PATH")
     books = [load_codebook(p) for p in codebook]
-    with Store(db) as store:
+    with open_store(db) as store:
         coders = None
         if coded is not None:
             table = load_coded(coded, store=store, item=item_col, code=code_col, date=date_col,

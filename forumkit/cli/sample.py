@@ -8,16 +8,9 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..errors import ForumkitError, UsageError
+from ..errors import UsageError
 from ..sampling import Sample, SampleDesign, draw_sample, list_samples, load_sample, save_sample, write_sample_csv
-from ..store import Store
-from .common import app, err, one_line_errors, out
-
-
-def _open(db: Path) -> Store:
-    if not db.exists():
-        raise ForumkitError(f"{db} does not exist", hint="scrape a forum into it first: forumkit scrape URL --db PATH")
-    return Store(db)
+from .common import app, err, one_line_errors, open_store, out
 
 
 def print_sample(sample: Sample) -> None:
@@ -75,7 +68,7 @@ def sample(
         since=since, until=until, categories=tuple(c.strip() for item in categories for c in item.split(",")
                                                    if c.strip()),
         min_posts=min_posts, accepted_only=accepted_only, exclude_pinned_and_about=not include_pinned, forum=forum)
-    with _open(db) as store:
+    with open_store(db) as store:
         drawn = draw_sample(store, design)
         save_sample(store, drawn, replace=replace)
         print_sample(drawn)
@@ -98,7 +91,7 @@ def samples(
     """
     if out_path is not None and name is None:
         raise UsageError("--out needs --name", hint="say which sample to write, e.g. --name round1")
-    with _open(db) as store:
+    with open_store(db) as store:
         if name is not None:
             saved = load_sample(store, name)
             print_sample(saved)

@@ -12,12 +12,11 @@ from rich.table import Table
 
 from ..discourse.client import DEFAULT_FORUM, DEFAULT_RATE, DEFAULT_USER_AGENT, DiscourseClient
 from ..discourse.crawl import CrawlOptions, CrawlProgress, CrawlResult, Crawler, iso_date
-from ..errors import ForumkitError
 from ..export import FORMATS, TABLES, export_table, write_frame
 from ..mentions import ModelVocabulary
 from ..store import Store
 from ..summary import StoreSummary, summarize
-from .common import app, err, one_line_errors, out
+from .common import app, err, one_line_errors, open_store, out
 
 EXPORTS = [*TABLES, "coded", "annotations", "qdpx"]
 SHIPPED_CODEBOOKS = Path(__file__).resolve().parents[2] / "codebooks"
@@ -118,9 +117,7 @@ def export_cmd(
     `qdpx` writes a REFI-QDA project for ATLAS.ti, MAXQDA, NVivo or QualCoder (--format is ignored).
     Example: forumkit export qdpx --db hf.db --project 1 --out study.qdpx
     """
-    if not db.exists():
-        raise ForumkitError(f"{db} does not exist", hint="scrape a forum into it first: forumkit scrape URL --db PATH")
-    with Store(db) as store:
+    with open_store(db) as store:
         from ..coded import annotation_rows, coded_items
 
         if table == "qdpx":
@@ -145,9 +142,7 @@ def stats(db: Path = typer.Option(Path("forum.db"), "--db", help="SQLite store t
 
     Example: forumkit stats --db hf.db
     """
-    if not db.exists():
-        raise ForumkitError(f"{db} does not exist", hint="scrape a forum into it first: forumkit scrape URL --db PATH")
-    with Store(db) as store:
+    with open_store(db) as store:
         for forum_id, _ in store.forums():
             print_summary(summarize(store, forum_id))
 
@@ -188,6 +183,8 @@ def demo(
 
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "sample.db"
+    for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        stale.unlink(missing_ok=True)  # the demo server's port changes each run: start from a fresh store
     with FakeDiscourse(load_sample()) as server:
         err.print(f"serving the sample forum snapshot at {server.url}")
         run_scrape(server.url, db, CrawlOptions(), rate=0, user_agent=DEFAULT_USER_AGENT, ignore_robots=False,

@@ -11,9 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from ..errors import UsageError
-from ..store import Store
 from ..studio import server
-from .common import app, err, one_line_errors, out
+from .common import app, err, one_line_errors, open_store, out
 
 if TYPE_CHECKING:
     from ..studio.client import Studio
@@ -112,14 +111,19 @@ def push_cmd(
     from ..studio.push import push, sample_items
 
     books = [load_codebook(p) for p in codebook]
-    with Store(db) as store:
+    with open_store(db) as store:
         if sample:
             forum_id, unit, item_ids = sample_items(store, sample)
         elif items:
             table = _read_table(items)
             if "item_id" not in table.columns:
                 raise UsageError(f"{items} has no item_id column", hint=f"columns found: {', '.join(table.columns)}")
-            item_ids = [int(i) for i in table["item_id"]]
+            ids = pd.to_numeric(table["item_id"], errors="coerce")
+            if ids.isna().any() or (ids % 1 != 0).any():
+                bad = table["item_id"][ids.isna() | (ids % 1 != 0)].iloc[0]
+                raise UsageError(f"{items}: item_id must hold whole numbers, not {bad!r}",
+                                 hint="give topic or post ids of the store")
+            item_ids = [int(i) for i in ids]
             forums = store.forums()
             if len(forums) != 1:
                 raise UsageError(f"{db} holds {len(forums)} forums", hint="push a sample, which names its forum")
@@ -155,7 +159,7 @@ def pull_cmd(
     """
     from ..studio.pull import pull
 
-    with Store(db) as store:
+    with open_store(db) as store:
         result = pull(store, _connect(url, token, workdir), project)
     out.print(f"project {result.project}: {result.annotations} annotations on {result.tasks_annotated} items by "
               f"{len(result.coders)} coders ({', '.join(result.coders)}), {result.codes} codes")
@@ -168,7 +172,7 @@ def projects(db: Path = typer.Option(Path("forum.db"), "--db", help="The forumki
 
     Example: forumkit studio projects --db hf.db
     """
-    with Store(db) as store:
+    with open_store(db) as store:
         rows = store.query(
             "SELECT p.id, p.title, p.url, p.project_id, p.unit, p.sample_id, count(DISTINCT t.item_id) AS tasks,"
             " (SELECT count(*) FROM annotations a WHERE a.project = p.id) AS annotations"

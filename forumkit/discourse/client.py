@@ -24,13 +24,14 @@ import json
 import logging
 import time
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 import httpx
 from protego import Protego
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from .. import __version__
-from ..errors import BadResponse, ForumError, ForumUnavailable, NotFound, RobotsDisallowed
+from ..errors import BadResponse, ForumError, ForumUnavailable, NotFound, RobotsDisallowed, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,9 @@ class DiscourseClient:
         backoff_max: float = 120.0,
         on_wait: WaitCallback | None = None,
     ) -> None:
+        if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).netloc:
+            raise UsageError(f"'{base_url}' is not a forum URL", hint="give it with its scheme, e.g. "
+                                                                     "https://discuss.huggingface.co")
         self.base_url = base_url.rstrip("/")
         self.rate = rate
         self.user_agent = user_agent

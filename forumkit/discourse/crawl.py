@@ -163,6 +163,9 @@ class Crawler:
         if run is None:
             run = self._start_run(forum_id)
         else:
+            if run.options != self.options.to_json():
+                log.warning("resuming the interrupted crawl with the options it started with, not these: "
+                            "let it finish, then run again with the new options")
             self.options = CrawlOptions.from_json(run.options)
             log.info("resuming crawl run %d at phase %s", run.id, run.phase)
         self.run_state = run
@@ -189,23 +192,17 @@ class Crawler:
         watermark that says nothing of the rest of the forum, so its watermark
         serves only a later run with the same limits.
         """
-        last = self.store.last_finished_run(forum_id)
         scope = ("categories", "since", "until", "max_topics")
-        if last is not None and (self.options.full_refresh or any(
-                last.options.get(k) != self.options.to_json().get(k) for k in scope)):
-            last = None
-        run = self.store.start_run(forum_id, self.options.to_json(),
-                                   since_bumped_at=last.max_bumped_at if last else None,
-                                   since_post_id=last.max_post_id if last else None)
+        mine = self.options.to_json()
+        last = None if self.options.full_refresh else next(
+            (r for r in self.store.finished_runs(forum_id) if all(r.options.get(k) == mine.get(k) for k in scope)),
+            None)
+        recheck: list[int] = []
         if last is not None:
-            run.max_bumped_at, run.max_post_id = last.max_bumped_at, last.max_post_id
             # Topics active shortly before the last crawl may have been edited since, without a bump.
             after = _shift(last.started_at, -timedelta(days=self.options.recheck_days))
-            with self.store.transaction():
-                self.store.queue_topics(forum_id, [
-                    (tid, "recheck") for tid in self.store.recently_active_topics(forum_id, after)])
-                self.store.save_run(run)
-        return run
+            recheck = self.store.recently_active_topics(forum_id, after)
+        return self.store.start_run(forum_id, mine, last, recheck)
 
     # -- bookkeeping ------------------------------------------------------------
 
@@ -384,8 +381,10 @@ class Crawler:
     # -- phase 3: the site-wide post feed --------------------------------------
 
     def _use_feed(self) -> bool:
+        """The feed serves whole-forum crawls; a full refresh reads every topic itself (the feed omits
+        hidden posts, and likes or acceptance change no post's version)."""
         o = self.options
-        return not o.categories and o.max_topics is None and self.client.allowed("/posts.json")
+        return not (o.categories or o.full_refresh) and o.max_topics is None and self.client.allowed("/posts.json")
 
     def _phase_posts(self, run: CrawlRun) -> None:
         if not self._use_feed() or not self.store.queued_topics(self.forum_id):
@@ -414,7 +413,9 @@ class Crawler:
     def _store_posts(self, posts: Sequence[Post], titles: dict[int, str] | None = None) -> int:
         """Parse and upsert posts whose version is new to the store. Returns how many were written."""
         stored = self.store.post_versions(self.forum_id, [p.id for p in posts])
-        changed = [p for p in posts if stored.get(p.id) != (p.topic_id, p.version, p.updated_at)]
+        changed = [p for p in posts if stored.get(p.id) != (
+            p.topic_id, p.version, p.updated_at, p.like_count, int(bool(p.accepted_answer)), int(p.hidden),
+            int(p.user_deleted))]
         if not changed:
             return 0
         parsed = [parse_cooked(p.cooked) for p in changed]
@@ -494,8 +495,10 @@ class Crawler:
         stored = self.store.post_versions(self.forum_id, view.stream or [])
         if view.stream is not None:
             missing = [pid for pid in view.stream if pid not in have and (
-                pid not in stored or stored[pid][0] != topic_id or self.options.full_refresh)]
-            if reason in ("bumped", "recheck") and view.stream and view.stream[-1] not in have:
+                pid not in stored or stored[pid][0] != view.topic.id or self.options.full_refresh)]
+            if reason == "recheck":  # quiet edits can be anywhere: read every post again
+                missing = [pid for pid in view.stream if pid not in have]
+            elif reason == "bumped" and view.stream and view.stream[-1] not in have:
                 missing.append(view.stream[-1])  # an edit of the last post is what bumps a topic
             for start in range(0, len(missing), CHUNK):
                 ids = sorted(set(missing[start:start + CHUNK]))

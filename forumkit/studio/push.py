@@ -121,24 +121,25 @@ def push(store: Store, studio: Studio, codebooks: Sequence[Codebook], *, forum_i
 
     row = _project_row(store, studio.url, title)
     created = row is None
+    books = json.dumps([[cb.id, cb.version] for cb in codebooks])
     if created:
         project_id = studio.create_project(title, config, coders,
                                            description=f"forumkit: {unit}s of sample {sample or '(list)'}")
         with store.transaction():
-            for cb in codebooks:
-                store.db.execute("INSERT OR IGNORE INTO codebooks VALUES (?, ?, ?, ?)",
-                                 (cb.id, cb.version, json.dumps(cb.to_dict()), utcnow()))
+            _snapshot(store, codebooks)
             local = store.db.execute(
                 "INSERT INTO studio_projects (url, project_id, title, forum_id, sample_id, unit, codebooks,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (studio.url, project_id, title, forum_id, sample, unit,
-                 json.dumps([[cb.id, cb.version] for cb in codebooks]), utcnow())).lastrowid
+                (studio.url, project_id, title, forum_id, sample, unit, books, utcnow())).lastrowid
     else:
         local, project_id = row["id"], row["project_id"]
-        if row["unit"] != unit:
-            raise UsageError(f"project '{title}' codes {row['unit']}s, not {unit}s",
-                             hint="push to another --title")
+        if (row["unit"], row["forum_id"]) != (unit, forum_id):
+            raise UsageError(f"project '{title}' codes {row['unit']}s of forum {row['forum_id']}, not {unit}s of "
+                             f"forum {forum_id}", hint="push to another --title")
         studio.update_project(project_id, label_config=config, coders_per_task=coders)
+        with store.transaction():  # pull maps annotations with the codebooks the project now has
+            _snapshot(store, codebooks)
+            store.db.execute("UPDATE studio_projects SET codebooks = ? WHERE id = ?", (books, local))
 
     have = {r[0]: r[1] for r in store.query("SELECT item_id, task_id FROM studio_tasks WHERE project = ?", (local,))}
     recovered = _tasks_on_server(studio, project_id, len(have))
@@ -167,6 +168,12 @@ def push(store: Store, studio: Studio, codebooks: Sequence[Codebook], *, forum_i
         if progress:
             progress(added, len(new_items))
     return PushResult(local, project_id, studio.url, created, added, len(have), with_predictions)
+
+
+def _snapshot(store: Store, codebooks: Sequence[Codebook]) -> None:
+    """Keep each codebook version as it was used, so a later pull reads annotations with it."""
+    store.db.executemany("INSERT OR IGNORE INTO codebooks VALUES (?, ?, ?, ?)",
+                         [(cb.id, cb.version, json.dumps(cb.to_dict()), utcnow()) for cb in codebooks])
 
 
 def _tasks_on_server(studio: Studio, project_id: int, known: int) -> dict[int, int]:
