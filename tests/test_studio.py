@@ -217,6 +217,16 @@ def test_pushing_twice_adds_no_duplicates(studio, forum_db):
     assert first.project_id == second.project_id == third.project_id and not second.created
     assert client.task_count(first.project_id) == 6
     assert sorted(t["data"]["item_id"] for t in client.export(first.project_id, all_tasks=True)) == sorted(items)
+    # a later push with one more codebook updates the project, and a pull reads codes of both
+    with Store(forum_db) as store:
+        push(store, client, [CHALLENGES, BENEFITS], forum_id=1, unit="topic", item_ids=items, title="twice")
+    uid, _ = new_coder(client)
+    chosen = [leaf_codes(CHALLENGES, 1)[0], leaf_codes(BENEFITS, 1)[0]]
+    annotate(client, task_map(forum_db, first.project)[items[0]], uid, chosen)
+    with Store(forum_db) as store:
+        pull(store, client, first.project)
+        rows = annotation_rows(store, first.project)
+    assert set(rows["code_id"].dropna()) == set(chosen)
 
 
 def test_posts_as_the_unit_of_coding(studio, forum_db):
