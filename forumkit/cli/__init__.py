@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from . import aggregate, agreement, codebook, report, sample, scrape, studio  # noqa: F401  (registers their commands)
+from . import aggregate, agreement, codebook, hub, report, sample, scrape, studio  # noqa: F401  (registers their commands)
 from .common import app
 
 __all__ = ["app", "main"]

@@ -24,6 +24,7 @@ from .. import __version__
 from ..activity import activity_by_period, answer_stats, mentions_by_period, posts_per_topic, response_times
 from ..aggregate import Aggregator
 from ..codebook import Codebook
+from ..hubtrends import hub_endpoints, hub_trends, write_figures, write_tables
 from ..store import Store
 from ..trends import before_after, trend_table
 from . import figures
@@ -59,10 +60,14 @@ def build_report(store: Store, out_dir: str | Path, *, coded: pd.DataFrame | Non
     if coded is not None and len(coded):
         sections += _taxonomy_sections(coded, codebooks, options, figs, tables)
         plotly_needed = True
-    if coders is not None and coders["coder"].nunique() > 1:
-        sections.append(_agreement_section(coders, tables))
-    sections.append(_activity_section(store, options, figs, tables))
-    sections.append(_mentions_section(store, options, figs, tables))
+    if coders is not None and (coders.groupby("item_id")["coder"].nunique() > 1).any():
+        sections.append(_agreement_section(coders, tables))  # needs an item coded by two coders or more
+    has_hub = not hub_endpoints(store).empty
+    if store.forums() or not has_hub:
+        sections.append(_activity_section(store, options, figs, tables))
+        sections.append(_mentions_section(store, options, figs, tables))
+    if has_hub:
+        sections.append(_hub_section(store, options, figs, tables))
     sections.append(_provenance_section(store, codebooks, command))
     plotly_js = ""
     if plotly_needed:
@@ -176,6 +181,34 @@ def _mentions_section(store: Store, options: ReportOptions, figs: Path, tables: 
     trend = trend_table(mentions, series="model", value="topics", time="period_start", alpha=options.alpha)
     _save_table(trend, tables, "model_trends")
     section.table(trend, "Mann-Kendall trend of topics mentioning each model")
+    return section
+
+
+def _hub_section(store: Store, options: ReportOptions, figs: Path, tables: Path) -> Section:
+    endpoint = hub_endpoints(store)["endpoint"].iloc[0]  # the one with most models
+    result = hub_trends(store, period=options.period, top=options.top, endpoint=endpoint,
+                        confidence=options.confidence, alpha=options.alpha)
+    write_tables(result, tables)
+    svg = write_figures(result, figs, top=options.top)
+    dated = result.dates.set_index("status")["models"]
+    section = Section("Hugging Face Hub", "hub", f"{int(dated.sum())} models of {endpoint}; "
+                                                 f"{int(dated['known'])} with a known creation date count in the "
+                                                 f"tables by {options.period} (the Hub dates older models "
+                                                 f"2022-03-02 or not at all). Intervals: {options.confidence:.0%} "
+                                                 "Wilson.")
+    if "hub_uploads_share" in svg:
+        section.figure(svg["hub_uploads_share"], f"Share of the models created each {options.period}, per model "
+                                                 f"type (the {options.top} largest, other, unknown)")
+        section.figure(svg["hub_uploads"], f"Models created per {options.period} and model type")
+    if "hub_documentation" in svg:
+        section.figure(svg["hub_documentation"], "Share of new models documenting each attribute, with intervals")
+    section.table(result.missing, "Attributes present and missing, all models (Jiang et al., ICSE 2023)")
+    section.table(result.trends, f"Mann-Kendall trend tests (alpha {options.alpha}) of each type's uploads and "
+                                 "each attribute's share; Sen's slope per period")
+    if result.forum is not None and "hub_forum_vs_hub" in svg:
+        section.figure(svg["hub_forum_vs_hub"], "Hub uploads beside forum topics mentioning each model type")
+        section.table(result.contrast, "Trends of Hub uploads and forum topics per model type, over the periods "
+                                       "both cover")
     return section
 
 
