@@ -67,6 +67,24 @@ def crawl(url: str, db: Path) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024
 
 
+def measures(db: Path, out: Path) -> tuple[float, float, float]:
+    """Every monthly measure in a fresh process: wall seconds of the process, seconds of the measures alone,
+    and peak memory (MB)."""
+    code = (
+        "import sys, time; from forumkit.store import Store; from forumkit.hubtrends import hub_trends\n"
+        "t = time.perf_counter()\n"
+        "with Store(sys.argv[1]) as store: result = hub_trends(store)\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit("the measures failed")
+    return wall, float(proc.stdout.read().strip().splitlines()[-1]), usage.ru_maxrss / 1024
+
+
 def last_run(db: Path) -> tuple[int, int, int]:
     with sqlite3.connect(db) as con:
         return con.execute("SELECT requests, models, malformed FROM hub_runs ORDER BY id DESC LIMIT 1").fetchone()
@@ -90,6 +108,7 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait()
+        m_wall, m_seconds, m_peak = measures(db, Path(tmp) / "trends")
         with sqlite3.connect(db) as con:
             stored, cards, typed = con.execute(
                 "SELECT count(*), sum(has_card), count(model_type) FROM hub_models").fetchone()
@@ -101,6 +120,9 @@ def main() -> None:
     print(f"peak memory of the crawling process: {peak_mb:.0f} MB")
     print(f"incremental re-run without changes: {again_requests} request(s), {again_models} models re-stored "
           f"(within the watermark margin), {again_wall:.2f}s")
+    print(f"all monthly measures (uploads by family, documentation shares with intervals, missing attributes, "
+          f"trend tests): {m_seconds:.1f}s ({m_wall:.1f}s with process start and imports), peak memory "
+          f"{m_peak:.0f} MB")
     pages = -(-HUB_MODELS_2024 // 1000)
     print(f"estimate for ~{HUB_MODELS_2024:,} public models (1,000 per page) at {DEFAULT_RATE:.0f} requests/min: "
           f"{pages:,} requests = {pages / DEFAULT_RATE:.0f} min of pacing, plus the Hub's own response time")
