@@ -19,18 +19,16 @@ Politeness rules, in the order they apply to every request:
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import time
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from protego import Protego
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from .. import __version__
+from ..polite import Pacer, RateLimited, Transient, WaitCallback, polite_call, retry_after_header
 from ..errors import BadResponse, ForumError, ForumUnavailable, NotFound, RobotsDisallowed, UsageError
 
 log = logging.getLogger(__name__)
@@ -39,38 +37,13 @@ DEFAULT_FORUM = "https://discuss.huggingface.co"
 DEFAULT_USER_AGENT = (f"forumkit/{__version__} (research crawler for forum studies; "
                       "+https://pypi.org/project/forumkit/)")
 DEFAULT_RATE = 60.0  # requests per minute
-MAX_RATE_LIMITED = 20  # consecutive 429s on one request before giving up
-
-WaitCallback = Callable[[float, str], None]
-
-
-class _Transient(Exception):
-    """A failure worth retrying: 5xx, a reset, a timeout, a body cut short."""
-
-    def __init__(self, message: str, status: int | None = None, bad_body: bool = False) -> None:
-        super().__init__(message)
-        self.status = status
-        self.bad_body = bad_body
-
-
-class _RateLimited(Exception):
-    def __init__(self, wait: float) -> None:
-        super().__init__(f"rate limited for {wait:.1f}s")
-        self.wait = wait
 
 
 def retry_after_seconds(response: httpx.Response, default: float = 10.0) -> float:
-    """Seconds to wait after a 429: the Retry-After header (seconds or date) or the JSON extras."""
-    header = response.headers.get("Retry-After")
-    if header:
-        header = header.strip()
-        if header.isdigit():
-            return float(header)
-        try:
-            when = email.utils.parsedate_to_datetime(header)
-            return max(0.0, when.timestamp() - time.time())
-        except (TypeError, ValueError):
-            pass
+    """Seconds to wait after a 429: the Retry-After header (seconds or date), else the JSON extras."""
+    wait = retry_after_header(response.headers.get("Retry-After"))
+    if wait is not None:
+        return wait
     if "json" in response.headers.get("Content-Type", ""):
         try:
             wait = (response.json().get("extras") or {}).get("wait_seconds")
@@ -120,8 +93,7 @@ class DiscourseClient:
             follow_redirects=True,
         )
         self._robots: Protego | None = None
-        self._next_slot = 0.0  # monotonic time of the next allowed request
-        self._blocked_until = 0.0  # monotonic time a 429 told us to wait for
+        self._pacer = Pacer(lambda: self.interval, self._notify)
 
     def close(self) -> None:
         self._http.close()
@@ -144,16 +116,9 @@ class DiscourseClient:
                 interval = max(interval, float(delay))
         return interval
 
-    def _wait_for_slot(self) -> None:
-        now = time.monotonic()
-        until = max(self._next_slot, self._blocked_until)
-        if until > now:
-            wait = until - now
-            if self.on_wait and wait >= 0.5:
-                self.on_wait(wait, "rate limit" if self._blocked_until > now else "pacing")
-            time.sleep(wait)
-            now = time.monotonic()
-        self._next_slot = now + self.interval
+    def _notify(self, seconds: float, reason: str) -> None:
+        if self.on_wait:
+            self.on_wait(seconds, reason)
 
     def _load_robots(self) -> Protego:
         """robots.txt: 4xx means no rules; 5xx and network errors are retried, then fatal."""
@@ -191,56 +156,24 @@ class DiscourseClient:
         return self._send(path, params)[1]
 
     def _send(self, path: str, params: Any) -> tuple[httpx.Response, Any]:
-        for _ in range(MAX_RATE_LIMITED + 1):
-            try:
-                return self._with_retries(path, params)
-            except _RateLimited as limited:
-                self._blocked_until = max(self._blocked_until, time.monotonic() + limited.wait)
-                log.info("429 from %s: waiting %.1fs", self.base_url, limited.wait)
         url = str(self._http.build_request("GET", path, params=params).url)
-        raise ForumUnavailable(f"{url} kept answering 429 Too Many Requests ({MAX_RATE_LIMITED} times)",
-                               url=url, status=429, hint="wait a while, lower --rate, then run the same command again")
-
-    def _with_retries(self, path: str, params: Any) -> tuple[httpx.Response, Any]:
-        retrying = Retrying(
-            retry=retry_if_exception_type(_Transient),
-            wait=wait_random_exponential(multiplier=self.backoff, max=self.backoff_max),
-            stop=stop_after_attempt(self.retries + 1),
-            before_sleep=self._report_retry,
-            reraise=True,
-        )
-        url = str(self._http.build_request("GET", path, params=params).url)
-        try:
-            for attempt in retrying:
-                with attempt:
-                    return self._attempt(path, params, url)
-        except _Transient as exc:
-            tries = self.retries + 1
-            if exc.bad_body:
-                raise BadResponse(f"{url} returned {exc} ({tries} tries)", url=url, status=exc.status) from exc
-            raise ForumUnavailable(f"{url} failed: {exc} ({tries} tries)", url=url, status=exc.status) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _report_retry(self, state: Any) -> None:
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.info("retrying after %s (attempt %d, waiting %.1fs)", state.outcome.exception(),
-                 state.attempt_number, wait)
-        if self.on_wait:
-            self.on_wait(wait, f"retry {state.attempt_number}")
+        return polite_call(lambda: self._attempt(path, params, url), url=url, pacer=self._pacer,
+                           retries=self.retries, backoff=self.backoff, backoff_max=self.backoff_max,
+                           notify=self._notify, unavailable=ForumUnavailable, bad_response=BadResponse)
 
     def _attempt(self, path: str, params: Any, url: str) -> tuple[httpx.Response, Any]:
         """One request. Returns the response and its decoded JSON (None for robots.txt)."""
-        self._wait_for_slot()
+        self._pacer.wait()
         self.requests += 1
         try:
             response = self._http.get(path, params=params)
         except httpx.TransportError as exc:
-            raise _Transient(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+            raise Transient(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
         status = response.status_code
         if status == 429:
-            raise _RateLimited(retry_after_seconds(response))
+            raise RateLimited(retry_after_seconds(response))
         if status >= 500:
-            raise _Transient(f"HTTP {status}", status=status)
+            raise Transient(f"HTTP {status}", status=status)
         if status == 404:
             raise NotFound(f"{url} was not found (404)", url=url, status=404,
                            hint="check the forum URL, the category, or whether the topic is public")
@@ -251,9 +184,9 @@ class DiscourseClient:
             return response, None
         content_type = response.headers.get("Content-Type", "")
         if "json" not in content_type:
-            raise _Transient(f"{content_type or 'no content type'} instead of JSON", status=status, bad_body=True)
+            raise Transient(f"{content_type or 'no content type'} instead of JSON", status=status, bad_body=True)
         try:
             return response, json.loads(response.content)
         except ValueError as exc:
             detail = f"{exc.msg} at byte {exc.pos} of {len(response.content)}" if hasattr(exc, "msg") else str(exc)
-            raise _Transient(f"invalid JSON ({detail})", status=status, bad_body=True) from exc
+            raise Transient(f"invalid JSON ({detail})", status=status, bad_body=True) from exc

@@ -25,21 +25,18 @@ every request has a timeout.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import os
-import random
 import re
-import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlencode, urljoin
 
 import httpx
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from .. import __version__
+from ..polite import Pacer, RateLimited, Transient, WaitCallback, polite_call, retry_after_header
 from .errors import HubBadResponse, HubRefused, HubUnavailable
 
 log = logging.getLogger(__name__)
@@ -48,10 +45,8 @@ DEFAULT_ENDPOINT = "https://huggingface.co"
 DEFAULT_USER_AGENT = (f"forumkit/{__version__} (research collector of Hub model metadata; "
                       "+https://pypi.org/project/forumkit/)")
 DEFAULT_RATE = 60.0  # requests per minute; the anonymous quota is 500 per 5 minutes
-MAX_RATE_LIMITED = 20  # consecutive 429s on one request before giving up
 RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
 
-WaitCallback = Callable[[float, str], None]
 
 _RATELIMIT_T = re.compile(r"(?:^|;)\s*t\s*=\s*(\d+(?:\.\d+)?)")
 _RATELIMIT_R = re.compile(r"(?:^|;)\s*r\s*=\s*(\d+)")
@@ -98,17 +93,7 @@ def retry_after(response: httpx.Response) -> float | None:
     wait = ratelimit_wait(response)
     if wait is not None:
         return wait
-    header = (response.headers.get("Retry-After") or "").strip()
-    if not header:
-        return None
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, email.utils.parsedate_to_datetime(header).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
+    return retry_after_header(response.headers.get("Retry-After"))
 
 
 @dataclass(frozen=True)
@@ -118,19 +103,6 @@ class HubPage:
     url: str
     items: list[Any]
     next_url: str | None
-
-
-class _Transient(Exception):
-    def __init__(self, message: str, status: int | None = None, bad_body: bool = False) -> None:
-        super().__init__(message)
-        self.status = status
-        self.bad_body = bad_body
-
-
-class _RateLimited(Exception):
-    def __init__(self, wait: float | None) -> None:
-        super().__init__("rate limited")
-        self.wait = wait
 
 
 class HubClient:
@@ -162,8 +134,7 @@ class HubClient:
         self.requests = 0
         self._http = httpx.Client(headers={"User-Agent": user_agent, "Accept": "application/json"},
                                   timeout=timeout, follow_redirects=True)
-        self._next_slot = 0.0  # monotonic time of the next allowed request
-        self._blocked_until = 0.0  # monotonic time a rate-limit window resets
+        self._pacer = Pacer(lambda: 60.0 / self.rate if self.rate > 0 else 0.0, self._notify)
 
     def close(self) -> None:
         self._http.close()
@@ -180,21 +151,9 @@ class HubClient:
         query = urlencode(list_models_params(author=author, pipeline_tag=pipeline_tag, limit=limit))
         return f"{self.endpoint}/api/models?{query}"
 
-    # -- politeness -------------------------------------------------------------
-
-    def _wait_for_slot(self) -> None:
-        now = time.monotonic()
-        until = max(self._next_slot, self._blocked_until)
-        if until > now:
-            wait = until - now
-            if self.on_wait and wait >= 0.5:
-                self.on_wait(wait, "rate limit" if self._blocked_until > now else "pacing")
-            time.sleep(wait)
-            now = time.monotonic()
-        self._next_slot = now + (60.0 / self.rate if self.rate > 0 else 0.0)
-
-    def _block(self, seconds: float) -> None:
-        self._blocked_until = max(self._blocked_until, time.monotonic() + seconds)
+    def _notify(self, seconds: float, reason: str) -> None:
+        if self.on_wait:
+            self.on_wait(seconds, reason)
 
     # -- requests ---------------------------------------------------------------
 
@@ -203,73 +162,38 @@ class HubClient:
 
         Raises HubUnavailable, HubBadResponse or HubRefused, each naming the URL.
         """
-        for limited_times in range(MAX_RATE_LIMITED + 1):
-            try:
-                return self._with_retries(url)
-            except _RateLimited as limited:
-                wait = limited.wait
-                if wait is None:  # neither RateLimit nor Retry-After: back off, with jitter
-                    wait = min(self.backoff_max, self.backoff * 2 ** limited_times) * random.uniform(0.5, 1.0)
-                self._block(wait)
-                log.info("429 from %s: waiting %.1fs", url, wait)
-        raise HubUnavailable(f"{url} kept answering 429 Too Many Requests ({MAX_RATE_LIMITED + 1} times)",
-                             url=url, status=429,
-                             hint="wait a few minutes, lower --rate, then run the same command again to resume")
-
-    def _with_retries(self, url: str) -> HubPage:
-        retrying = Retrying(
-            retry=retry_if_exception_type(_Transient),
-            wait=wait_random_exponential(multiplier=self.backoff, max=self.backoff_max),
-            stop=stop_after_attempt(self.retries + 1),
-            before_sleep=self._report_retry,
-            reraise=True,
-        )
-        try:
-            for attempt in retrying:
-                with attempt:
-                    return self._attempt(url)
-        except _Transient as exc:
-            tries = self.retries + 1
-            if exc.bad_body:
-                raise HubBadResponse(f"{url} returned {exc} ({tries} tries)", url=url, status=exc.status) from exc
-            raise HubUnavailable(f"{url} failed: {exc} ({tries} tries)", url=url, status=exc.status) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _report_retry(self, state: Any) -> None:
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.info("retrying after %s (attempt %d, waiting %.1fs)", state.outcome.exception(),
-                 state.attempt_number, wait)
-        if self.on_wait:
-            self.on_wait(wait, f"retry {state.attempt_number}")
+        return polite_call(lambda: self._attempt(url), url=url, pacer=self._pacer, retries=self.retries,
+                           backoff=self.backoff, backoff_max=self.backoff_max, notify=self._notify,
+                           unavailable=HubUnavailable, bad_response=HubBadResponse)
 
     def _attempt(self, url: str) -> HubPage:
-        self._wait_for_slot()
+        self._pacer.wait()
         self.requests += 1
         try:
             response = self._http.get(url)
         except httpx.TransportError as exc:
-            raise _Transient(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+            raise Transient(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
         status = response.status_code
         quota_wait = ratelimit_wait(response)
         if status == 429:
-            raise _RateLimited(retry_after(response))
+            raise RateLimited(retry_after(response))
         if quota_wait is not None:  # this one passed, but the window has no request left
-            self._block(quota_wait)
+            self._pacer.block(quota_wait)
         if status in RETRY_STATUSES or status >= 500:
-            raise _Transient(f"HTTP {status}", status=status)
+            raise Transient(f"HTTP {status}", status=status)
         if status >= 400:
             raise HubRefused(f"{url} answered HTTP {status}{_error_text(response)}", url=url, status=status,
                              hint=_refusal_hint(status))
         if "json" not in response.headers.get("Content-Type", ""):
             kind = response.headers.get("Content-Type") or "no content type"
-            raise _Transient(f"{kind} instead of JSON", status=status, bad_body=True)
+            raise Transient(f"{kind} instead of JSON", status=status, bad_body=True)
         try:
             items = json.loads(response.content)
         except ValueError as exc:
             detail = f"{exc.msg} at byte {exc.pos} of {len(response.content)}" if hasattr(exc, "msg") else str(exc)
-            raise _Transient(f"invalid JSON ({detail})", status=status, bad_body=True) from exc
+            raise Transient(f"invalid JSON ({detail})", status=status, bad_body=True) from exc
         if not isinstance(items, list):
-            raise _Transient(f"a JSON {type(items).__name__} instead of an array of models", status=status,
+            raise Transient(f"a JSON {type(items).__name__} instead of an array of models", status=status,
                              bad_body=True)
         next_url = response.links.get("next", {}).get("url")
         return HubPage(url, items, urljoin(url, next_url) if next_url else None)
