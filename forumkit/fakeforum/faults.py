@@ -8,8 +8,9 @@ with the headers and bodies recorded in ``shared/notes/discourse-api.md``.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from ..loopback import Fault as LoopbackFault
 
 from .views import Reply
 
@@ -38,7 +39,7 @@ _ERROR_TYPES = {400: "invalid_parameters", 403: "invalid_access", 404: "not_foun
 
 
 @dataclass(frozen=True)
-class Fault:
+class Fault(LoopbackFault):
     """Make matching requests fail.
 
     ``path`` is a regular expression searched in ``path?query`` ("" matches every
@@ -48,18 +49,7 @@ class Fault:
     by the two rate-limit kinds.
     """
 
-    kind: str
-    path: str = ""
-    times: int = 1
-    status: int = 500
-    retry_after: int = 1
-    delay: float = 0.0
-    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {', '.join(KINDS)}")
-        object.__setattr__(self, "pattern", re.compile(self.path))
+    kinds = KINDS
 
 
 def fault_reply(fault: Fault) -> Reply | None:

@@ -9,8 +9,9 @@ page instead of JSON, dropped connections, slow answers. See
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+
+from ..loopback import Fault as LoopbackFault
 from typing import Any
 
 KINDS = ("rate_limit", "retry_after", "status", "slow", "truncated", "html", "reset")
@@ -35,7 +36,7 @@ class Reply:
 
 
 @dataclass(frozen=True)
-class Fault:
+class Fault(LoopbackFault):
     """Make matching requests fail.
 
     ``path`` is a regular expression searched in ``path?query`` ("" matches
@@ -46,18 +47,7 @@ class Fault:
     the ``Retry-After`` of kind ``"retry_after"``.
     """
 
-    kind: str
-    path: str = ""
-    times: int = 1
-    status: int = 500
-    retry_after: int = 1
-    delay: float = 0.0
-    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {', '.join(KINDS)}")
-        object.__setattr__(self, "pattern", re.compile(self.path))
+    kinds = KINDS
 
 
 def rate_limited(wait: int, quota: int = 500, window: int = 300) -> Reply:

@@ -1,7 +1,7 @@
 """Serve model records over HTTP on loopback with the Hub's ``GET /api/models`` semantics.
 
-A ``ThreadingHTTPServer`` in a daemon thread, speaking HTTP/1.1 with
-keep-alive and Nagle disabled. Pages are bare JSON arrays; while more models
+The HTTP plumbing (threads, keep-alive, request log, armed faults) is
+:class:`forumkit.loopback.LoopbackServer`'s. Pages are bare JSON arrays; while more models
 remain, ``Link: <ABSOLUTE URL with every original parameter and a cursor>;
 rel="next"`` announces the next page (no ``Link`` on the last one), as the
 real Hub does and as huggingface_hub requires (a relative URL breaks it).
@@ -16,19 +16,14 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import json
 import logging
 import math
-import socket
-import struct
-import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Iterable
 
+from ..loopback import LoopbackServer, RequestRecord
 from .faults import JSON, Fault, Reply, fault_reply, rate_limited, status_reply
 from .generate import generate_models, iso_ms
 from .query import BadQuery, ListingQuery, encode_cursor, rank_key
@@ -39,24 +34,10 @@ logger = logging.getLogger(__name__)
 MAX_PAGE = 1000
 
 
-@dataclass(frozen=True)
-class RequestRecord:
-    """One request the server received: ``time`` is ``time.monotonic()`` on arrival.
-
-    ``status`` is what was answered, 0 when the connection was reset instead.
-    """
-
-    time: float
-    wall: float
-    method: str
-    path: str
-    query: str
-    status: int
-    user_agent: str
-    authorization: str | None
+__all__ = ["FakeHub", "MAX_PAGE", "RequestRecord"]
 
 
-class FakeHub:
+class FakeHub(LoopbackServer):
     """A fake Hugging Face Hub serving ``models``; use as a context manager or with start()/stop().
 
     ``page_size`` is the default and largest page (a ``limit`` below it makes
@@ -65,63 +46,24 @@ class FakeHub:
     before 429s. All three may be changed while serving.
     """
 
+    thread_name = "fake-hub"
+
     def __init__(self, models: Iterable[dict], *, host: str = "127.0.0.1", port: int = 0, page_size: int = MAX_PAGE,
                  latency: float = 0.0, quota: int | None = None, window: float = 300.0) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host=host, port=port, latency=latency)
         self.page_size = page_size
-        self.latency = latency
         self.quota = quota
         self.window = window
-        self._lock = threading.RLock()
         self._records: dict[str, dict] = {}  # _id -> record, as served with every field
         self._by_id: dict[str, str] = {}  # model id -> _id
         self._ids = itertools.count(1)
         self._version = 0
         self._orders: dict[tuple, tuple[int, list[tuple], list[dict]]] = {}
-        self._requests: list[RequestRecord] = []
-        self._faults: list[list[Any]] = []
         self._window_start = time.monotonic()
         self._window_count = 0
         self._last_clock = ""
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
         for record in models:
             self._put(record)
-
-    # ------------------------------------------------------------------ lifecycle
-    def start(self) -> FakeHub:
-        """Bind (``port=0``: a free port) and serve in a daemon thread."""
-        if self._httpd is not None:
-            return self
-        self._httpd = _Server((self.host, self.port), self)
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"fake-hub-{self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.close_connections()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = self._thread = None
-
-    def __enter__(self) -> FakeHub:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:53211``: the collector's endpoint."""
-        return f"http://{self.host}:{self.port}"
 
     # ------------------------------------------------------------------ models
     def _put(self, record: dict) -> dict:
@@ -199,63 +141,9 @@ class FakeHub:
         with self._lock:
             return [r for r in self._records.values() if problem(r) is not None]
 
-    # ------------------------------------------------------------- observation
-    @property
-    def requests(self) -> list[RequestRecord]:
-        with self._lock:
-            return list(self._requests)
-
-    def clear_requests(self) -> None:
-        with self._lock:
-            self._requests.clear()
-
-    def add_fault(self, fault: Fault) -> Fault:
-        """Arm a fault; faults are tried in the order added, the first match wins."""
-        with self._lock:
-            self._faults.append([fault, fault.times])
-        return fault
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
     # ---------------------------------------------------------------- serving
-    def handle(self, handler: BaseHTTPRequestHandler) -> None:
-        """Answer one request; it is logged before the answer leaves."""
-        arrived, wall = time.monotonic(), time.time()
-        length = int(handler.headers.get("Content-Length") or 0)
-        if length:
-            handler.rfile.read(length)
-        path, _, query = handler.path.partition("?")
-        fault = self._take_fault(f"{path}?{query}")
-        delay = self.latency + (fault.delay if fault else 0.0)
-        if delay > 0:
-            time.sleep(delay)
-        reply = None
-        if fault is None or fault.kind != "reset":
-            reply = (fault_reply(fault) if fault else None) or self._limited() or self._answer(handler, path, query)
-        record = RequestRecord(arrived, wall, handler.command, path, query, reply.status if reply else 0,
-                               handler.headers.get("User-Agent", ""), handler.headers.get("Authorization"))
-        with self._lock:
-            self._requests.append(record)
-        if reply is None:
-            _reset(handler)
-            return
-        body = reply.body.encode() if isinstance(reply.body, str) else \
-            json.dumps(reply.body, ensure_ascii=False, separators=(",", ":")).encode()
-        if fault is not None and fault.kind == "truncated":
-            body = body[: len(body) // 2]
-        self._send(handler, reply, body)
-
-    def _take_fault(self, target: str) -> Fault | None:
-        with self._lock:
-            for entry in self._faults:
-                fault, left = entry
-                if left != 0 and fault.pattern.search(target):
-                    if left > 0:
-                        entry[1] = left - 1
-                    return fault
-        return None
+    def _respond(self, handler: BaseHTTPRequestHandler, path: str, query: str, fault: Fault | None) -> Reply:
+        return (fault_reply(fault) if fault else None) or self._limited() or self._answer(handler, path, query)
 
     def _limited(self) -> Reply | None:
         """The fixed-window quota: a 429 once ``quota`` requests were answered in this window."""
@@ -325,67 +213,7 @@ class FakeHub:
             headers["Link"] = f'<{self.url}/api/models?{"&".join(kept)}>; rel="next"'
         return Reply(200, [listing.select(r) for r in page], JSON, headers)
 
-    def _send(self, handler: BaseHTTPRequestHandler, reply: Reply, body: bytes) -> None:
-        headers = {"Content-Type": reply.content_type, "Content-Length": str(len(body)),
-                   "Access-Control-Expose-Headers": "Link,RateLimit,RateLimit-Policy", **self._quota_headers(),
-                   **reply.headers}
-        if handler.close_connection:
-            headers["Connection"] = "close"
-        reason = BaseHTTPRequestHandler.responses.get(reply.status, ("Unknown",))[0]
-        head = f"HTTP/1.1 {reply.status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        handler.wfile.write(head.encode("latin-1") + b"\r\n" + (b"" if handler.command == "HEAD" else body))
-
-
-def _reset(handler: BaseHTTPRequestHandler) -> None:
-    """Drop the connection with a TCP reset instead of answering."""
-    handler.close_connection = True
-    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    handler.connection.close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        self.server.owner.handle(self)
-
-    do_HEAD = do_POST = do_PUT = do_DELETE = do_GET  # noqa: N815 (only GET /api/models is served)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        """Silence http.server's stderr log: requests are in ``FakeHub.requests``."""
-
-
-class _Server(ThreadingHTTPServer):
-    """Tracks open connections so that :meth:`FakeHub.stop` can close idle keep-alives."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], owner: FakeHub) -> None:
-        super().__init__(address, _Handler)
-        self.owner = owner
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._open_lock:
-            for sock in self._open:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        logger.debug("error while answering %s", client_address, exc_info=True)
+    def _headers(self, handler: BaseHTTPRequestHandler, reply: Reply, body: bytes) -> dict[str, str]:
+        return {"Content-Type": reply.content_type, "Content-Length": str(len(body)),
+                "Access-Control-Expose-Headers": "Link,RateLimit,RateLimit-Policy", **self._quota_headers(),
+                **reply.headers}
