@@ -161,26 +161,30 @@ def _output(out: str | Path) -> Path:
 
 def export_table(store: Store, table: str, fmt: str, out: str | Path, *, html: bool = False) -> int:
     """Write ``table`` to ``out`` in ``fmt``; returns the number of rows written."""
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown format '{fmt}'", hint=f"use one of: {', '.join(FORMATS)}")
     cols = columns(table, html=html)
     schema = pa.schema([(c.name, c.type) for c in cols])
+    return write_batches(_batches(store, table, cols), schema, fmt, out)
+
+
+def write_batches(batches: Iterator[pa.RecordBatch], schema: pa.Schema, fmt: str, out: str | Path) -> int:
+    """Stream Arrow batches to ``out`` in ``fmt``; returns the rows written.
+
+    The file appears under its name only when complete (written as ``.part``, then renamed).
+    """
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format '{fmt}'", hint=f"use one of: {', '.join(FORMATS)}")
     out = _output(out)
     rows = 0
-    tmp = out.with_name(out.name + ".part")  # never leave a half-written file under the real name
-    if fmt == "parquet":
-        with pq.ParquetWriter(tmp, schema) as writer:
-            for batch in _batches(store, table, cols):
-                writer.write_batch(batch)
-                rows += batch.num_rows
-    elif fmt == "csv":
-        with pacsv.CSVWriter(tmp, schema) as writer:
-            for batch in _batches(store, table, cols):
+    tmp = out.with_name(out.name + ".part")
+    if fmt in ("parquet", "csv"):
+        writer_class = pq.ParquetWriter if fmt == "parquet" else pacsv.CSVWriter
+        with writer_class(tmp, schema) as writer:
+            for batch in batches:
                 writer.write_batch(batch)
                 rows += batch.num_rows
     else:
         with open(tmp, "w", encoding="utf-8") as fh:
-            for batch in _batches(store, table, cols):
+            for batch in batches:
                 for record in batch.to_pylist():
                     fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                 rows += batch.num_rows

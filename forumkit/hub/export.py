@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import Iterator
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from ..errors import UsageError
-from ..export import FORMATS, Column
+from ..export import FORMATS, Column, write_batches
 from ..store import Store
 
 BATCH = 20_000
@@ -75,25 +73,4 @@ def export_hub_models(store: Store, fmt: str, out: str | Path, *, endpoint: str 
     """Write ``hub_models`` (of one endpoint, or all) to ``out`` in ``fmt``; returns the rows written."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format '{fmt}'", hint=f"use one of: {', '.join(FORMATS)}")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")  # never leave a half-written file under the real name
-    rows = 0
-    if fmt == "parquet":
-        with pq.ParquetWriter(tmp, _schema(fmt)) as writer:
-            for batch in _batches(store, fmt, endpoint):
-                writer.write_batch(batch)
-                rows += batch.num_rows
-    elif fmt == "csv":
-        with pacsv.CSVWriter(tmp, _schema(fmt)) as writer:
-            for batch in _batches(store, fmt, endpoint):
-                writer.write_batch(batch)
-                rows += batch.num_rows
-    else:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for batch in _batches(store, fmt, endpoint):
-                for record in batch.to_pylist():
-                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-                rows += batch.num_rows
-    tmp.replace(out)
-    return rows
+    return write_batches(_batches(store, fmt, endpoint), _schema(fmt), fmt, out)
