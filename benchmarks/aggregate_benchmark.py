@@ -1,4 +1,4 @@
-"""Benchmark of `forumkit.aggregate`: a generated coded table, aggregated by code × month with Wilson intervals.
+"""Benchmark of `forumkit.analysis.aggregate`: a generated coded table, aggregated by code × month with Wilson intervals.
 
 Generates ``--rows`` coded rows (item, code, ISO date with offsets, forum category in several spellings, coder,
 weight) over ``--items`` topics and the codes of both bundled codebooks, writes them as Parquet and CSV, then
@@ -36,7 +36,7 @@ CATEGORIES = ["Beginners", "beginners", "Transformers", "Datasets", "datasets", 
 
 def generate(rows: int, items: int, seed: int = 1) -> pd.DataFrame:
     """Rows of (item, code, date, category, coder, weight); each item keeps one date, category and weight."""
-    from forumkit.codebook import load_codebook
+    from forumkit.coding.codebook import load_codebook
 
     codes = np.array([c for name in ("hf-challenges", "hf-benefits")
                       for c in load_codebook(ROOT / "codebooks" / f"{name}.yaml").code_ids()], dtype=object)
@@ -65,8 +65,8 @@ from pathlib import Path
 def peak_mb():  # VmHWM: this process's own peak RSS (ru_maxrss also counts the parent's pages before exec)
     return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 t0 = time.perf_counter()
-from forumkit.aggregate import Aggregator, iter_coded, load_coded
-from forumkit.codebook import load_codebook
+from forumkit.analysis.aggregate import Aggregator, iter_coded, load_coded
+from forumkit.coding.codebook import load_codebook
 root = Path(sys.argv[2])
 books = [load_codebook(root / "codebooks" / f"{n}.yaml") for n in ("hf-challenges", "hf-benefits")]
 path, mode, by = sys.argv[1], sys.argv[3], (sys.argv[4] or None)

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import httpx
 
-from forumkit.discourse.client import DEFAULT_RATE
-from forumkit.discourse.parse import parse_cooked
-from forumkit.discourse.records import Post
-from forumkit.mentions import ModelVocabulary
+from forumkit.collect.discourse.client import DEFAULT_RATE
+from forumkit.collect.discourse.parse import parse_cooked
+from forumkit.collect.discourse.decode import Post
+from forumkit.collect.mentions import ModelVocabulary
 from forumkit.store import Store
 
 # The paper's corpus (Taraghi et al., SANER 2024): 11,175 topics, 34,019 posts.
@@ -40,7 +40,7 @@ def free_port() -> int:
 
 def serve(snapshot: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "forumkit.fakeforum", "--snapshot", str(snapshot),
+    proc = subprocess.Popen([sys.executable, "-m", "forumkit.fakes.discourse", "--snapshot", str(snapshot),
                              "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -77,7 +77,7 @@ def main() -> None:
         t0 = time.perf_counter()
         # Generated in its own process, so that this one stays small: a child forked from a big
         # parent reports the parent's pages in its peak memory.
-        subprocess.run([sys.executable, "-m", "forumkit.fakeforum", "--topics", str(args.topics),
+        subprocess.run([sys.executable, "-m", "forumkit.fakes.discourse", "--topics", str(args.topics),
                         "--seed", str(args.seed), "--save", str(tmp / "forum.json.gz")], check=True)
         print(f"generated the forum in {time.perf_counter() - t0:.1f}s")
 

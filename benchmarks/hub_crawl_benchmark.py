@@ -1,7 +1,7 @@
 """Hub crawl benchmark: 250,000 generated models served by the fake Hub on loopback, rate limit off.
 
 The fake Hub generates and serves the models in its own process
-(``python -m forumkit.fakehub``), and ``forumkit hub crawl`` runs in a fresh
+(``python -m forumkit.fakes.hub``), and ``forumkit hub crawl`` runs in a fresh
 process of its own, so that the peak memory measured (os.wait4's ru_maxrss) is
 the crawler's alone: a child forked from a big parent would report the
 parent's pages too. Prints wall time, requests, models per second (end to
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from forumkit.hub import DEFAULT_RATE
+from forumkit.collect.hub import DEFAULT_RATE
 
 HUB_MODELS_2024 = 1_000_000  # order of magnitude of public models on the Hub in 2024
 
@@ -40,7 +40,7 @@ def free_port() -> int:
 def serve(models: int, seed: int) -> tuple[subprocess.Popen, str, float]:
     port = free_port()
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "forumkit.fakehub", "--models", str(models), "--seed", str(seed),
+    proc = subprocess.Popen([sys.executable, "-m", "forumkit.fakes.hub", "--models", str(models), "--seed", str(seed),
                              "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(6000):
@@ -71,7 +71,7 @@ def measures(db: Path, out: Path) -> tuple[float, float, float]:
     """Every monthly measure in a fresh process: wall seconds of the process, seconds of the measures alone,
     and peak memory (MB)."""
     code = (
-        "import sys, time; from forumkit.store import Store; from forumkit.hubtrends import hub_trends\n"
+        "import sys, time; from forumkit.store import Store; from forumkit.analysis.hubtrends import hub_trends\n"
         "t = time.perf_counter()\n"
         "with Store(sys.argv[1]) as store: result = hub_trends(store)\n"
         "print(time.perf_counter() - t)\n"

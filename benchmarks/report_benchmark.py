@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forumkit.aggregate import load_coded
-from forumkit.codebook import load_codebook
-from forumkit.discourse.client import DiscourseClient
-from forumkit.discourse.crawl import Crawler
-from forumkit.fakeforum import FakeDiscourse, generate_forum
-from forumkit.report import ReportOptions, build_report
+from forumkit.analysis.aggregate import load_coded
+from forumkit.coding.codebook import load_codebook
+from forumkit.collect.discourse.client import DiscourseClient
+from forumkit.collect.discourse.crawl import Crawler
+from forumkit.fakes.discourse import FakeDiscourse, generate_forum
+from forumkit.analysis.report import ReportOptions, build_report
 from forumkit.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,11 +4,11 @@ Runs against a real label-studio server started by forumkit on 127.0.0.1 (its
 virtual environment `.venv-studio` is made on first use; the first start of a
 data folder migrates its database for about a minute, not counted here).
 
-* push: `forumkit.studio.push` of 10,000 topics of a generated forum, each with a
+* push: `forumkit.coding.studio.push` of 10,000 topics of a generated forum, each with a
   pre-annotation (prediction) of two codes: render, sanitise, import, record.
 * pull: a project whose 10,000 tasks carry two coders' annotations each (imported
   in bulk, since creating 20,000 annotations one by one through the API takes
-  long), pulled with `forumkit.studio.pull`: full JSON export, mapping of taxonomy
+  long), pulled with `forumkit.coding.studio.pull`: full JSON export, mapping of taxonomy
   paths to codes, replacing the store's rows.
 
     .venv/bin/python benchmarks/studio_benchmark.py [--tasks 10000] [--workdir forumkit-work/bench-studio]
@@ -24,15 +24,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from forumkit.codebook import load_codebook, taxonomy_name
-from forumkit.discourse.client import DiscourseClient
-from forumkit.discourse.crawl import Crawler
-from forumkit.fakeforum import FakeDiscourse, generate_forum
+from forumkit.coding.codebook import load_codebook, taxonomy_name
+from forumkit.collect.discourse.client import DiscourseClient
+from forumkit.collect.discourse.crawl import Crawler
+from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store
-from forumkit.studio import Studio
-from forumkit.studio.pull import pull
-from forumkit.studio.push import push
-from forumkit.studio import server as studio_server
+from forumkit.coding.studio import Studio
+from forumkit.coding.studio.pull import pull
+from forumkit.coding.studio.push import push
+from forumkit.coding.studio import server as studio_server
 
 ROOT = Path(__file__).resolve().parents[1]
 

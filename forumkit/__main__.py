@@ -1,5 +1,5 @@
 """`python -m forumkit` runs the command line."""
 
-from .cli import main
+from forumkit.cli import main
 
 main()

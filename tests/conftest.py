@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from forumkit.fakeforum import FakeDiscourse, generate_forum
+from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "saner2024"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from forumkit.studio import server as studio_server
+from forumkit.coding.studio import server as studio_server
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv-studio"

@@ -30,14 +30,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forumkit import activity
-from forumkit.discourse.client import DiscourseClient
-from forumkit.discourse.crawl import CrawlOptions, Crawler
+from forumkit.analysis import activity
+from forumkit.collect.discourse.client import DiscourseClient
+from forumkit.collect.discourse.crawl import CrawlOptions, Crawler
 from forumkit.errors import UsageError
-from forumkit.fakeforum import FakeDiscourse, FakeForum
-from forumkit.sampling import period_labels
+from forumkit.fakes.discourse import FakeDiscourse, FakeForum
+from forumkit.coding.sampling import period_labels
 from forumkit.store import Store
-from forumkit.trends import trend_table
+from forumkit.analysis.trends import trend_table
 
 MONTHS = ["2022-01", "2022-02", "2022-03", "2022-04"]
 

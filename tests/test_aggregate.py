@@ -1,4 +1,4 @@
-"""`forumkit.aggregate`: taxonomy frequencies over time, checked against counts worked out by hand.
+"""`forumkit.analysis.aggregate`: taxonomy frequencies over time, checked against counts worked out by hand.
 
 Small coded tables are built in the tests, with the arithmetic written next to each expectation. The store
 is crawled from the fake forum; its dates, category names, codebook snapshots, sample, project, annotations
@@ -21,14 +21,14 @@ import pyarrow.parquet as pq
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from forumkit.aggregate import Aggregator, iter_coded, load_coded, parse_dates, project_codebooks, write_table
-from forumkit.aggregate.load import canonical_names
-from forumkit.categories import normalize_categories
-from forumkit.codebook import load_codebook
-from forumkit.discourse.client import DiscourseClient
-from forumkit.discourse.crawl import Crawler
+from forumkit.analysis.aggregate import Aggregator, iter_coded, load_coded, parse_dates, project_codebooks, write_table
+from forumkit.analysis.aggregate.load import canonical_names
+from forumkit.analysis.categories import normalize_categories
+from forumkit.coding.codebook import load_codebook
+from forumkit.collect.discourse.client import DiscourseClient
+from forumkit.collect.discourse.crawl import Crawler
 from forumkit.errors import UsageError
-from forumkit.fakeforum import FakeDiscourse, generate_forum
+from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store, utcnow
 
 from .conftest import SHARED
@@ -537,8 +537,8 @@ def test_cli_on_a_store(coded_store, tmp_path):
 
 MEASURE = r"""
 import json, sys, time
-from forumkit.aggregate import Aggregator, iter_coded
-from forumkit.codebook import load_codebook
+from forumkit.analysis.aggregate import Aggregator, iter_coded
+from forumkit.coding.codebook import load_codebook
 def peak():  # this process's own peak RSS in MiB (ru_maxrss would count the parent's pages before exec)
     return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 books = [load_codebook(f"codebooks/{n}.yaml") for n in ("hf-challenges", "hf-benefits")]

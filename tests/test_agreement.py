@@ -12,7 +12,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
-from forumkit.agreement import MEASURES, Agreement, _weights, from_coded, masi_distance
+from forumkit.coding.agreement import MEASURES, Agreement, _weights, from_coded, masi_distance
 from forumkit.errors import UsageError
 
 

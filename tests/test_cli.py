@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from forumkit.export import TABLES, columns, schema_markdown
+from forumkit.collect.export import TABLES, columns, schema_markdown
 
 from .conftest import scrape_cli
 
@@ -69,7 +69,7 @@ def test_exported_posts_keep_text_and_html(scraped, tmp_path):
 
 def test_schema_doc_is_in_sync():
     assert (ROOT / "docs" / "schema.md").read_text(encoding="utf-8").strip() == schema_markdown().strip(), \
-        "run: python -m forumkit.export > docs/schema.md"
+        "run: python -m forumkit.collect.export > docs/schema.md"
 
 
 @pytest.mark.parametrize("args, says", [

@@ -15,7 +15,7 @@ from label_studio_sdk.label_interface import LabelInterface
 from typer.testing import CliRunner
 
 from forumkit.cli import app
-from forumkit.codebook import (TABLE_COLUMNS, Code, Codebook, CodebookError, import_codebook, label_config,
+from forumkit.coding.codebook import (TABLE_COLUMNS, Code, Codebook, CodebookError, import_codebook, label_config,
                                load_codebook, taxonomy_name, validate_codebook)
 from forumkit.errors import UsageError
 

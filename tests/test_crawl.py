@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from forumkit.discourse.client import DiscourseClient
-from forumkit.discourse.crawl import CrawlOptions, Crawler
+from forumkit.collect.discourse.client import DiscourseClient
+from forumkit.collect.discourse.crawl import CrawlOptions, Crawler
 from forumkit.errors import ForumUnavailable, RobotsDisallowed
-from forumkit.fakeforum import FakeDiscourse, Fault
+from forumkit.fakes.discourse import FakeDiscourse, Fault
 from forumkit.store import Store
 
 from .conftest import assert_matches_truth, paths, scrape_cli, store_view
@@ -288,7 +288,7 @@ def test_ctrl_c_stops_cleanly_and_resumes(forum, tmp_path):
 
 
 def test_retry_after_forms():
-    from forumkit.discourse.client import retry_after_seconds
+    from forumkit.collect.discourse.client import retry_after_seconds
 
     import httpx
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from forumkit.fakeforum import SAMPLE_PATH, FakeDiscourse, FakeForum, Fault, generate_forum, load_sample
-from forumkit.fakeforum.records import HIDDEN_COOKED, SMALL_ACTION, WHISPER, Topic
+from forumkit.fakes.discourse import SAMPLE_PATH, FakeDiscourse, FakeForum, Fault, generate_forum, load_sample
+from forumkit.fakes.discourse.records import HIDDEN_COOKED, SMALL_ACTION, WHISPER, Topic
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 LONG_TITLE = "A very long thread about GPT-2"
@@ -393,7 +393,7 @@ def test_request_log_and_robots(server: FakeDiscourse, http: httpx.Client) -> No
     try:
         assert http.get("/robots.txt").text == "User-agent: *\nDisallow: /t/\n"
     finally:
-        from forumkit.fakeforum.server import DEFAULT_ROBOTS
+        from forumkit.fakes.discourse.server import DEFAULT_ROBOTS
 
         server.robots_txt = DEFAULT_ROBOTS
 

@@ -16,9 +16,9 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from forumkit.fakehub import PLACEHOLDER, FakeHub, Fault, ListingQuery, generate_models
-from forumkit.fakehub.generate import model_types
-from forumkit.fakehub.query import DEFAULT_KEYS
+from forumkit.fakes.hub import PLACEHOLDER, FakeHub, Fault, ListingQuery, generate_models
+from forumkit.fakes.hub.generate import model_types
+from forumkit.fakes.hub.query import DEFAULT_KEYS
 
 VOCABULARY = Path(__file__).resolve().parents[1] / "forumkit" / "data" / "model_vocabulary.csv"
 
@@ -301,7 +301,7 @@ def test_served_from_the_command_line():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "forumkit.fakehub", "--models", "30", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "forumkit.fakes.hub", "--models", "30", "--port", str(port),
                              "--page-size", "20"], stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:

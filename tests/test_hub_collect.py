@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from forumkit.fakehub import PLACEHOLDER, FakeHub, Fault, generate_models
-from forumkit.hub import HubClient, HubCollector, HubOptions, HubRefused, HubUnavailable, parse_model
+from forumkit.fakes.hub import PLACEHOLDER, FakeHub, Fault, generate_models
+from forumkit.collect.hub import HubClient, HubCollector, HubOptions, HubRefused, HubUnavailable, parse_model
 from forumkit.store import Store
 
 FLAGS = ("created_known", "has_card", "has_metrics", "has_model_index")

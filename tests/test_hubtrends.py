@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from forumkit import hubtrends as ht
-from forumkit.activity import mentions_by_period
-from forumkit.discourse.client import DiscourseClient
-from forumkit.discourse.crawl import CrawlOptions, Crawler
+from forumkit.analysis import hubtrends as ht
+from forumkit.analysis.activity import mentions_by_period
+from forumkit.collect.discourse.client import DiscourseClient
+from forumkit.collect.discourse.crawl import CrawlOptions, Crawler
 from forumkit.errors import StoreError, UsageError
-from forumkit.fakeforum import FakeDiscourse, generate_forum
+from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store
-from forumkit.trends import trend_table
+from forumkit.analysis.trends import trend_table
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "saner2024"
 HUB = "https://huggingface.co"
@@ -263,7 +263,7 @@ paper_data = pytest.mark.skipif(not SHARED.is_dir(), reason=f"the SANER 2024 rep
 
 @paper_data
 def test_reproduces_the_papers_model_types_per_month():
-    from forumkit.paper import monthly_uploads, read_model_types
+    from forumkit.analysis.paper import monthly_uploads, read_model_types
 
     types = read_model_types(SHARED / "Hub_Model_Types_Over_Time_Created.csv")
     cells = types[types["models"] > 0]
@@ -288,7 +288,7 @@ def test_reproduces_the_papers_model_types_per_month():
 
 @paper_data
 def test_reproduces_the_papers_card_ratio_per_month():
-    from forumkit.paper import read_card_ratio
+    from forumkit.analysis.paper import read_card_ratio
 
     card = read_card_ratio(SHARED / "card_data_stats_months_created.csv")
     each = card.index.repeat(card["count"])
@@ -356,7 +356,7 @@ def test_forum_vs_hub(forum_and_hub):
 
 
 def test_report_has_a_hub_section(forum_and_hub, tmp_path):
-    from forumkit.report import ReportOptions, build_report
+    from forumkit.analysis.report import ReportOptions, build_report
 
     with Store(forum_and_hub) as store:
         index = build_report(store, tmp_path / "report", options=ReportOptions(top=3))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from forumkit.errors import UsageError
-from forumkit.mentions import ModelVocabulary
+from forumkit.collect.mentions import ModelVocabulary
 
 SHARED_TYPES = Path(__file__).resolve().parents[2] / "shared" / "data" / "saner2024" / "Hub_Model_Types_Over_Time_Created.csv"
 

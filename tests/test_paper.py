@@ -1,4 +1,4 @@
-"""forumkit.paper against the SANER 2024 replication package (Taraghi et al.), and the notebook that charts it.
+"""forumkit.analysis.paper against the SANER 2024 replication package (Taraghi et al.), and the notebook that charts it.
 
 The package's own columns (``sum``, ``cumulative sum``, ``Cumulative ratio``, ``card_ratio``) are the
 expected answers: they are read here with plain pandas, independently of forumkit.
@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from nbclient import NotebookClient
 
 from forumkit.errors import UsageError
-from forumkit.paper import (cumulative_share, monthly_uploads, open_codes_by_tag, plot_card_ratio, plot_codes_by_tag,
+from forumkit.analysis.paper import (cumulative_share, monthly_uploads, open_codes_by_tag, plot_card_ratio, plot_codes_by_tag,
                             plot_monthly_uploads, read_card_ratio, read_model_types, read_open_codes)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "saner2024"

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from forumkit.discourse.parse import ParsedPost, parse_cooked
+from forumkit.collect.discourse.parse import ParsedPost, parse_cooked
 
 EMPTY = ParsedPost("", "", 0, 0, 0, (), 0, (), 0, (), ())
 

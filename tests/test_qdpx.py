@@ -20,12 +20,12 @@ from lxml import etree
 from pyrefiqda import RefiProject
 
 from forumkit import __version__
-from forumkit.codebook import load_codebook
-from forumkit.discourse.client import DiscourseClient
-from forumkit.discourse.crawl import Crawler
+from forumkit.coding.codebook import load_codebook
+from forumkit.collect.discourse.client import DiscourseClient
+from forumkit.collect.discourse.crawl import Crawler
 from forumkit.errors import UsageError
-from forumkit.fakeforum import FakeDiscourse, generate_forum
-from forumkit.qdpx import NAMESPACE, build_qdpx, export_qdpx
+from forumkit.fakes.discourse import FakeDiscourse, generate_forum
+from forumkit.coding.qdpx import NAMESPACE, build_qdpx, export_qdpx
 from forumkit.store import Store, utcnow
 
 CODEBOOKS = Path(__file__).resolve().parents[1] / "codebooks"

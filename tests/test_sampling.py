@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from forumkit.errors import UsageError
-from forumkit.sampling import (SampleDesign, allocate, cochran_size, draw_sample, list_samples, load_sample,
+from forumkit.coding.sampling import (SampleDesign, allocate, cochran_size, draw_sample, list_samples, load_sample,
                                period_labels, sample_table, save_sample)
 from forumkit.store import Store
 

@@ -15,16 +15,16 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
-from forumkit.agreement import Agreement
-from forumkit.codebook import load_codebook, taxonomy_name
-from forumkit.coded import annotation_rows, coded_items
-from forumkit.discourse.client import DiscourseClient
-from forumkit.discourse.crawl import Crawler
-from forumkit.fakeforum import FakeDiscourse, generate_forum
+from forumkit.coding.agreement import Agreement
+from forumkit.coding.codebook import load_codebook, taxonomy_name
+from forumkit.coding.coded import annotation_rows, coded_items
+from forumkit.collect.discourse.client import DiscourseClient
+from forumkit.collect.discourse.crawl import Crawler
+from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store
-from forumkit.studio import Studio, StudioError
-from forumkit.studio.pull import pull
-from forumkit.studio.push import push
+from forumkit.coding.studio import Studio, StudioError
+from forumkit.coding.studio.pull import pull
+from forumkit.coding.studio.push import push
 
 from .studio_fixtures import studio, studio_template  # noqa: F401  (fixtures)
 

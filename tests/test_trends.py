@@ -10,7 +10,7 @@ import pymannkendall as mk
 import pytest
 
 from forumkit.errors import UsageError
-from forumkit.trends import TrendResult, before_after, mann_kendall, pettitt, trend_table
+from forumkit.analysis.trends import TrendResult, before_after, mann_kendall, pettitt, trend_table
 
 
 def ar1(n: int, phi: float, seed: int) -> np.ndarray:

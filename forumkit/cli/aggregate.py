@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..errors import UsageError
+from forumkit.errors import UsageError
 from .common import app, err, one_line_errors, open_store, out
 
 TOP_ROWS = 15
@@ -54,10 +54,10 @@ def aggregate(
     Prints the most frequent codes and writes the whole table to --out.
     Example: forumkit aggregate --db hf.db --project 1 --level category --period quarter --out categories.csv
     """
-    from ..aggregate import (Aggregator, iter_coded, project_codebooks, table_format,  # pandas: import when needed
+    from forumkit.analysis.aggregate import (Aggregator, iter_coded, project_codebooks, table_format,  # pandas: import when needed
                               write_table)
-    from ..categories import load_renames
-    from ..codebook import load_codebook
+    from forumkit.analysis.categories import load_renames
+    from forumkit.coding.codebook import load_codebook
 
     if coded is None and db is None:
         raise UsageError("nothing to aggregate", hint="give a store (--db FILE) or a coded table (--coded FILE)")

@@ -31,8 +31,8 @@ def agreement(
     Overall and per code, with bootstrap confidence intervals, and the items and codes coders differ on.
     Example: forumkit agreement --db hf.db --project 1 --out agreement/
     """
-    from ..agreement import Agreement, from_coded  # scipy and pandas are heavy: import them when needed
-    from ..coded import annotation_rows
+    from forumkit.coding.agreement import Agreement, from_coded  # scipy and pandas are heavy: import them when needed
+    from forumkit.coding.coded import annotation_rows
 
     with open_store(db) as store:
         rows = annotation_rows(store, project)

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.tree import Tree
 
-from ..codebook import Code, import_codebook, label_config, load_codebook, validate_codebook
+from forumkit.coding.codebook import Code, import_codebook, label_config, load_codebook, validate_codebook
 from .common import app, err, one_line_errors, out
 
 codebook_app = typer.Typer(help="Write, check and show codebooks; make Label Studio configs from them.",

@@ -10,10 +10,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..errors import ForumkitError
+from forumkit.errors import ForumkitError
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from forumkit.store import Store
 
 app = typer.Typer(help="Mine, code and chart developer forums.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -40,7 +40,7 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def open_store(db: Path) -> "Store":
     """An existing store: a mistyped --db must not silently create an empty one."""
-    from ..store import Store
+    from forumkit.store import Store
 
     if not db.exists():
         raise ForumkitError(f"{db} does not exist", hint="scrape a forum into it first: forumkit scrape URL --db PATH")

@@ -9,12 +9,12 @@ from typing import Callable, Iterator, Optional
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..discourse.crawl import iso_date
-from ..errors import ForumkitError
-from ..export import FORMATS
-from ..hub import (DEFAULT_RATE, HubClient, HubCollector, HubOptions, HubProgress, HubResult, export_hub_models,
+from forumkit.collect.discourse.crawl import iso_date
+from forumkit.errors import ForumkitError
+from forumkit.collect.export import FORMATS
+from forumkit.collect.hub import (DEFAULT_RATE, HubClient, HubCollector, HubOptions, HubProgress, HubResult, export_hub_models,
                    resolve_endpoint)
-from ..store import Store
+from forumkit.store import Store
 from .common import app, err, one_line_errors
 
 hub_app = typer.Typer(help="Collect Hugging Face Hub model metadata (model types, model cards) over time.",
@@ -130,7 +130,7 @@ def trends(
     """
     from rich.table import Table
 
-    from ..hubtrends import hub_trends, write_figures, write_tables
+    from forumkit.analysis.hubtrends import hub_trends, write_figures, write_tables
     from .common import out
 
     if not db.exists():

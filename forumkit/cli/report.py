@@ -37,9 +37,9 @@ def report(
     model mentions, and the commands and data versions behind them. Example:
     forumkit report --db hf.db --project 1 --period quarter --out report/
     """
-    from ..aggregate import load_coded
-    from ..codebook import load_codebook
-    from ..report import ReportOptions, build_report
+    from forumkit.analysis.aggregate import load_coded
+    from forumkit.coding.codebook import load_codebook
+    from forumkit.analysis.report import ReportOptions, build_report
 
     books = [load_codebook(p) for p in codebook]
     with open_store(db) as store:
@@ -48,8 +48,8 @@ def report(
             table = load_coded(coded, store=store, item=item_col, code=code_col, date=date_col,
                                category=category_col)
         elif project is not None or store.query("SELECT count(*) FROM annotations")[0][0]:
-            from ..aggregate.load import project_codebooks
-            from ..coded import annotation_rows
+            from forumkit.analysis.aggregate.load import project_codebooks
+            from forumkit.coding.coded import annotation_rows
 
             table = load_coded(store=store, project=project, view="consensus", adjudicator=adjudicator)
             coders = annotation_rows(store, project)

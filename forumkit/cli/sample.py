@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..errors import UsageError
-from ..sampling import Sample, SampleDesign, draw_sample, list_samples, load_sample, save_sample, write_sample_csv
+from forumkit.errors import UsageError
+from forumkit.coding.sampling import Sample, SampleDesign, draw_sample, list_samples, load_sample, save_sample, write_sample_csv
 from .common import app, err, one_line_errors, open_store, out
 
 

@@ -10,12 +10,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..discourse.client import DEFAULT_FORUM, DEFAULT_RATE, DEFAULT_USER_AGENT, DiscourseClient
-from ..discourse.crawl import CrawlOptions, CrawlProgress, CrawlResult, Crawler, iso_date
-from ..export import FORMATS, TABLES, export_table, write_frame
-from ..mentions import ModelVocabulary
-from ..store import Store
-from ..summary import StoreSummary, summarize
+from forumkit.collect.discourse.client import DEFAULT_FORUM, DEFAULT_RATE, DEFAULT_USER_AGENT, DiscourseClient
+from forumkit.collect.discourse.crawl import CrawlOptions, CrawlProgress, CrawlResult, Crawler, iso_date
+from forumkit.collect.export import FORMATS, TABLES, export_table, write_frame
+from forumkit.collect.mentions import ModelVocabulary
+from forumkit.store import Store
+from forumkit.collect.summary import StoreSummary, summarize
 from .common import app, err, one_line_errors, open_store, out
 
 EXPORTS = [*TABLES, "coded", "annotations", "qdpx"]
@@ -118,10 +118,10 @@ def export_cmd(
     Example: forumkit export qdpx --db hf.db --project 1 --out study.qdpx
     """
     with open_store(db) as store:
-        from ..coded import annotation_rows, coded_items
+        from forumkit.coding.coded import annotation_rows, coded_items
 
         if table == "qdpx":
-            from ..qdpx import export_qdpx
+            from forumkit.coding.qdpx import export_qdpx
 
             result = export_qdpx(store, out_path, project)
             err.print(f"{result.sources} sources, {result.selections} codings by {result.users} coders -> {out_path}")
@@ -175,10 +175,10 @@ def demo(
     draws a stratified sample of topics (Cochran size, 95% / 5%), writes the HTML report of the forum's
     activity and model mentions, and the Label Studio labeling config of the shipped codebooks. Example: forumkit demo --workdir /tmp/demo
     """
-    from ..codebook import label_config, load_codebook
-    from ..fakeforum import FakeDiscourse, load_sample
-    from ..report import ReportOptions, build_report
-    from ..sampling import SampleDesign, draw_sample, save_sample, write_sample_csv
+    from forumkit.coding.codebook import label_config, load_codebook
+    from forumkit.fakes.discourse import FakeDiscourse, load_sample
+    from forumkit.analysis.report import ReportOptions, build_report
+    from forumkit.coding.sampling import SampleDesign, draw_sample, save_sample, write_sample_csv
     from .sample import print_sample
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -226,7 +226,7 @@ def fake_serve(
     """
     import time
 
-    from ..fakeforum import FakeDiscourse, FakeForum, load_sample
+    from forumkit.fakes.discourse import FakeDiscourse, FakeForum, load_sample
 
     forum = FakeForum.load(snapshot) if snapshot else load_sample()
     with FakeDiscourse(forum, port=port) as server:

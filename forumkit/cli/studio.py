@@ -10,12 +10,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from ..errors import UsageError
-from ..studio import server
+from forumkit.errors import UsageError
+from forumkit.coding.studio import server
 from .common import app, err, one_line_errors, open_store, out
 
 if TYPE_CHECKING:
-    from ..studio.client import Studio
+    from forumkit.coding.studio.client import Studio
 
 studio_app = typer.Typer(help="Code forum items in a real Label Studio server.", no_args_is_help=True)
 app.add_typer(studio_app, name="studio")
@@ -25,7 +25,7 @@ WORKDIR = typer.Option(server.DEFAULT_WORKDIR, "--workdir", help="Folder for the
 
 def _connect(url: Optional[str], token: Optional[str], workdir: Path) -> "Studio":
     """A client for --url/--token, or for the server `studio up` started from --workdir."""
-    from ..studio.client import Studio  # label-studio-sdk is heavy: import it when a command needs it
+    from forumkit.coding.studio.client import Studio  # label-studio-sdk is heavy: import it when a command needs it
 
     if url and token:
         return Studio(url, token)
@@ -107,8 +107,8 @@ def push_cmd(
     Pushing the same sample twice adds no duplicate tasks. Example:
     forumkit studio push --db hf.db --sample round1 --codebook codebooks/hf-challenges.yaml --coders 2
     """
-    from ..codebook import load_codebook
-    from ..studio.push import push, sample_items
+    from forumkit.coding.codebook import load_codebook
+    from forumkit.coding.studio.push import push, sample_items
 
     books = [load_codebook(p) for p in codebook]
     with open_store(db) as store:
@@ -157,7 +157,7 @@ def pull_cmd(
 
     Example: forumkit studio pull --db hf.db --project 1
     """
-    from ..studio.pull import pull
+    from forumkit.coding.studio.pull import pull
 
     with open_store(db) as store:
         result = pull(store, _connect(url, token, workdir), project)

@@ -1,0 +1,21 @@
+"""Codebooks: hierarchical code trees in YAML, checked with line numbers, imported from spreadsheets,
+and turned into Label Studio labeling configs.
+
+Example::
+
+    from forumkit.coding.codebook import load_codebook, label_config
+    challenges = load_codebook("codebooks/hf-challenges.yaml")
+    xml = label_config([challenges], unit="topic")
+    challenges.by_path(["CH.SPACES"]).name            # 'Spaces'
+"""
+
+from .importer import default_prefix, import_codebook
+from .labelconfig import MEMO_NAME, OBJECT_NAME, UNITS, label_config, taxonomy_name
+from .model import TABLE_COLUMNS, Code, Codebook, CodebookError, slug
+from .validate import Problem, load_codebook, validate_codebook
+
+__all__ = [
+    "Code", "Codebook", "CodebookError", "Problem", "TABLE_COLUMNS", "UNITS", "OBJECT_NAME", "MEMO_NAME",
+    "load_codebook", "validate_codebook", "import_codebook", "default_prefix", "label_config", "taxonomy_name",
+    "slug",
+]

@@ -1,0 +1,23 @@
+"""The store: one :class:`Store` object over one SQLite file, composed of one part per stage.
+
+Each part lives in its own module with its SQL (forum, runs, hub, coding, studio, analysis, exports);
+the schema is :mod:`forumkit.store.schema`, documented in docs/schema.md.
+"""
+
+from __future__ import annotations
+
+from .analysis import AnalysisReads
+from .base import utcnow
+from .coding import CodingTables
+from .exports import ExportReads
+from .forum import ForumTables
+from .hub import HubTables
+from .runs import RunTables
+from .schema import SCHEMA, SCHEMA_VERSION
+from .studio import StudioTables
+
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "Store", "utcnow"]
+
+
+class Store(ForumTables, RunTables, HubTables, CodingTables, StudioTables, AnalysisReads, ExportReads):
+    """A forumkit SQLite database. Use as a context manager, or call close()."""

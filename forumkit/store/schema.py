@@ -1,0 +1,253 @@
+"""The store's schema: every table, in one place (documented in docs/schema.md, which a test regenerates).
+
+``SCHEMA_VERSION`` is kept in ``PRAGMA user_version``; every table is ``IF NOT EXISTS`` so that a newer
+release adds its tables to an older store.
+"""
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS forums (
+    id          INTEGER PRIMARY KEY,
+    url         TEXT NOT NULL UNIQUE,      -- base URL, no trailing slash
+    added_at    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS categories (
+    forum_id    INTEGER NOT NULL REFERENCES forums(id),
+    id          INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    slug        TEXT NOT NULL,
+    parent_id   INTEGER,
+    description TEXT,
+    topic_count INTEGER,
+    post_count  INTEGER,
+    position    INTEGER,
+    read_restricted INTEGER NOT NULL DEFAULT 0,
+    definition_topic_id INTEGER,           -- the category's "About the ..." topic
+    PRIMARY KEY (forum_id, id)
+);
+CREATE TABLE IF NOT EXISTS users (
+    forum_id    INTEGER NOT NULL REFERENCES forums(id),
+    id          INTEGER NOT NULL,
+    username    TEXT NOT NULL,
+    name        TEXT,
+    trust_level INTEGER,
+    admin       INTEGER,
+    moderator   INTEGER,
+    staff       INTEGER,                   -- as last seen; posts keep the flags at posting time
+    PRIMARY KEY (forum_id, id)
+);
+CREATE TABLE IF NOT EXISTS topics (
+    forum_id    INTEGER NOT NULL REFERENCES forums(id),
+    id          INTEGER NOT NULL,
+    category_id INTEGER,
+    title       TEXT NOT NULL,
+    slug        TEXT NOT NULL,
+    user_id     INTEGER,                   -- original poster
+    created_at  TEXT NOT NULL,             -- ISO-8601 UTC, as the forum gives it
+    bumped_at   TEXT,
+    last_posted_at TEXT,
+    posts_count INTEGER NOT NULL,          -- as the forum counts them
+    reply_count INTEGER,
+    highest_post_number INTEGER,
+    views       INTEGER,
+    like_count  INTEGER,
+    has_accepted_answer INTEGER NOT NULL DEFAULT 0,
+    accepted_answer_post_number INTEGER,
+    closed      INTEGER NOT NULL DEFAULT 0,
+    archived    INTEGER NOT NULL DEFAULT 0,
+    pinned      INTEGER NOT NULL DEFAULT 0,
+    archetype   TEXT,
+    fetched_at  TEXT,                      -- last time its posts were fetched topic by topic
+    removed_at  TEXT,                      -- set when the forum stopped serving it (404)
+    PRIMARY KEY (forum_id, id)
+);
+CREATE TABLE IF NOT EXISTS tags (
+    forum_id    INTEGER NOT NULL REFERENCES forums(id),
+    name        TEXT NOT NULL,
+    PRIMARY KEY (forum_id, name)
+);
+CREATE TABLE IF NOT EXISTS topic_tags (
+    forum_id    INTEGER NOT NULL,
+    topic_id    INTEGER NOT NULL,
+    tag         TEXT NOT NULL,
+    PRIMARY KEY (forum_id, topic_id, tag)
+);
+CREATE TABLE IF NOT EXISTS posts (
+    forum_id    INTEGER NOT NULL REFERENCES forums(id),
+    id          INTEGER NOT NULL,          -- stable across moves between topics
+    topic_id    INTEGER NOT NULL,
+    post_number INTEGER NOT NULL,
+    post_type   INTEGER NOT NULL,          -- 1 regular, 2 moderator action, 3 small action
+    user_id     INTEGER,
+    username    TEXT,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT,
+    version     INTEGER NOT NULL,
+    reply_to_post_number INTEGER,
+    like_count  INTEGER NOT NULL,
+    reads       INTEGER,
+    hidden      INTEGER NOT NULL,          -- flagged by the community: cooked is a placeholder
+    user_deleted INTEGER NOT NULL,         -- withdrawn by its author: cooked is a placeholder
+    accepted_answer INTEGER NOT NULL,
+    author_staff INTEGER NOT NULL,
+    author_admin INTEGER NOT NULL,
+    author_moderator INTEGER NOT NULL,
+    author_trust_level INTEGER,
+    cooked      TEXT NOT NULL,             -- the forum's HTML, unchanged
+    text        TEXT NOT NULL,             -- own words: no code blocks, no quotes of other posts
+    code        TEXT NOT NULL,             -- text of the code blocks
+    code_blocks INTEGER NOT NULL,
+    inline_code INTEGER NOT NULL,
+    quotes      INTEGER NOT NULL,
+    links       INTEGER NOT NULL,
+    images      INTEGER NOT NULL,
+    oneboxes    TEXT NOT NULL,             -- JSON list of URLs
+    fetched_at  TEXT NOT NULL,
+    removed_at  TEXT,                      -- set when its topic no longer lists it
+    PRIMARY KEY (forum_id, id)
+);
+CREATE INDEX IF NOT EXISTS posts_by_topic ON posts (forum_id, topic_id, post_number);
+CREATE TABLE IF NOT EXISTS model_mentions (
+    forum_id    INTEGER NOT NULL,
+    post_id     INTEGER NOT NULL,
+    topic_id    INTEGER NOT NULL,
+    model       TEXT NOT NULL,             -- canonical name from the vocabulary
+    in_title    INTEGER NOT NULL,          -- mentions in the topic title (first posts only)
+    in_text     INTEGER NOT NULL,
+    in_code     INTEGER NOT NULL,
+    PRIMARY KEY (forum_id, post_id, model)
+);
+CREATE INDEX IF NOT EXISTS mentions_by_topic ON model_mentions (forum_id, topic_id);
+CREATE TABLE IF NOT EXISTS crawl_runs (
+    id          INTEGER PRIMARY KEY,
+    forum_id    INTEGER NOT NULL REFERENCES forums(id),
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    status      TEXT NOT NULL,             -- running | done
+    options     TEXT NOT NULL,             -- JSON of the crawl options
+    phase       TEXT NOT NULL,             -- categories | listing | posts | topics | done
+    cursor      TEXT NOT NULL DEFAULT '{}',-- JSON: where the phase stopped
+    requests    INTEGER NOT NULL DEFAULT 0,
+    since_bumped_at TEXT,                  -- previous run's watermark on topic activity
+    since_post_id INTEGER,                 -- previous run's highest post id
+    max_bumped_at TEXT,                    -- this run's watermark, committed when it finishes
+    max_post_id INTEGER
+);
+CREATE TABLE IF NOT EXISTS samples (
+    id          TEXT PRIMARY KEY,          -- the sample's name, e.g. 'round1'
+    forum_id    INTEGER NOT NULL REFERENCES forums(id),
+    unit        TEXT NOT NULL,             -- topic | post
+    design      TEXT NOT NULL,             -- JSON: method, strata, allocation, seed, size computation,
+                                           --   filters, population size of each stratum
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sample_items (
+    sample_id   TEXT NOT NULL REFERENCES samples(id),
+    item_id     INTEGER NOT NULL,          -- topic id or post id, as the sample's unit says
+    stratum     TEXT,                      -- category or period the item was drawn from
+    weight      REAL NOT NULL,             -- stratum population / stratum sample size
+    position    INTEGER NOT NULL,          -- order of the draw
+    PRIMARY KEY (sample_id, item_id)
+);
+CREATE TABLE IF NOT EXISTS codebooks (
+    id          TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    content     TEXT NOT NULL,             -- the codebook as JSON, as it was when used
+    added_at    TEXT NOT NULL,
+    PRIMARY KEY (id, version)
+);
+CREATE TABLE IF NOT EXISTS studio_projects (
+    id          INTEGER PRIMARY KEY,
+    url         TEXT NOT NULL,             -- Label Studio server
+    project_id  INTEGER NOT NULL,          -- its project id there
+    title       TEXT NOT NULL,
+    forum_id    INTEGER NOT NULL REFERENCES forums(id),
+    sample_id   TEXT REFERENCES samples(id),
+    unit        TEXT NOT NULL,             -- topic | post
+    codebooks   TEXT NOT NULL,             -- JSON list of [codebook id, version]
+    created_at  TEXT NOT NULL,
+    UNIQUE (url, project_id)
+);
+CREATE TABLE IF NOT EXISTS studio_tasks (
+    project     INTEGER NOT NULL REFERENCES studio_projects(id),
+    item_id     INTEGER NOT NULL,
+    task_id     INTEGER NOT NULL,          -- Label Studio task id
+    PRIMARY KEY (project, item_id)
+);
+CREATE TABLE IF NOT EXISTS annotations (
+    project     INTEGER NOT NULL REFERENCES studio_projects(id),
+    annotation_id INTEGER NOT NULL,        -- Label Studio annotation id
+    task_id     INTEGER NOT NULL,
+    item_id     INTEGER NOT NULL,
+    coder       TEXT NOT NULL,             -- the annotator's e-mail in Label Studio
+    annotated_at TEXT,                     -- ISO-8601 UTC of the last change
+    lead_time   REAL,                      -- seconds spent, as Label Studio measured
+    was_cancelled INTEGER NOT NULL,        -- skipped by the coder
+    memo        TEXT,
+    pulled_at   TEXT NOT NULL,
+    PRIMARY KEY (project, annotation_id)
+);
+CREATE TABLE IF NOT EXISTS coded (
+    project     INTEGER NOT NULL,
+    annotation_id INTEGER NOT NULL,
+    code_id     TEXT NOT NULL,             -- stable id from the codebook
+    codebook_id TEXT NOT NULL,
+    category    TEXT NOT NULL,             -- top-level category name
+    subcategory TEXT,                      -- deepest name below it, if any
+    PRIMARY KEY (project, annotation_id, code_id),
+    FOREIGN KEY (project, annotation_id) REFERENCES annotations(project, annotation_id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS hub_models (
+    endpoint    TEXT NOT NULL,             -- Hub base URL, e.g. https://huggingface.co
+    id          TEXT NOT NULL,             -- repo id, "org/name"
+    author      TEXT,
+    created_at  TEXT,                      -- ISO-8601 UTC as the Hub gives it; NULL when missing
+    created_known INTEGER NOT NULL,        -- 0 when missing or the pre-2022-03 placeholder 2022-03-02T23:29:04.000Z
+    last_modified TEXT,
+    pipeline_tag TEXT,
+    library_name TEXT,
+    model_type  TEXT,                      -- config.model_type when exposed
+    base_models TEXT NOT NULL,             -- JSON list of base model ids (card base_model or baseModels)
+    tags        TEXT NOT NULL,             -- JSON list
+    downloads   INTEGER,
+    likes       INTEGER,
+    has_card    INTEGER NOT NULL,          -- card metadata (README front matter) present
+    card_data   TEXT,                      -- that metadata as JSON, as served
+    license     TEXT,                      -- card license, or the license: tag
+    languages   TEXT NOT NULL,             -- JSON list
+    datasets    TEXT NOT NULL,             -- JSON list
+    has_metrics INTEGER NOT NULL,          -- card metrics or model-index evaluation results
+    has_model_index INTEGER NOT NULL,
+    fetched_at  TEXT NOT NULL,
+    PRIMARY KEY (endpoint, id)
+);
+CREATE INDEX IF NOT EXISTS hub_models_created ON hub_models (endpoint, created_at);
+CREATE TABLE IF NOT EXISTS hub_runs (
+    id          INTEGER PRIMARY KEY,
+    endpoint    TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    status      TEXT NOT NULL,             -- running | done
+    options     TEXT NOT NULL,             -- JSON of the crawl's filters
+    next_url    TEXT,                      -- the Link cursor URL to resume from
+    since_modified TEXT,                   -- previous run's watermark: stop below it
+    max_modified TEXT,                     -- this run's watermark, committed when it finishes
+    models      INTEGER NOT NULL DEFAULT 0,
+    malformed   INTEGER NOT NULL DEFAULT 0,
+    requests    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS hub_malformed (
+    endpoint    TEXT NOT NULL,
+    run_id      INTEGER NOT NULL,
+    model_id    TEXT,                      -- NULL when the entry has no id
+    problem     TEXT NOT NULL,             -- what was wrong, one line
+    raw         TEXT NOT NULL              -- the entry as served (JSON)
+);
+CREATE TABLE IF NOT EXISTS topic_queue (
+    forum_id    INTEGER NOT NULL,
+    topic_id    INTEGER NOT NULL,
+    reason      TEXT NOT NULL,             -- new | changed | bumped | recheck | definition
+    PRIMARY KEY (forum_id, topic_id)
+);
+"""
