@@ -8,6 +8,8 @@ wrong and a hint of what to do, so that the CLI can print a single line
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 
 class ForumkitError(Exception):
     """Root of all forumkit errors.
@@ -66,3 +68,16 @@ class RobotsDisallowed(ForumError):
     """robots.txt forbids a path the crawl needs."""
 
     hint = "ask the forum's operators, or pass --ignore-robots if you have their permission"
+
+
+class CodebookError(ForumkitError):
+    """A codebook that cannot be read, is invalid, or has no code by that id or path.
+
+    ``problems`` holds the :class:`~forumkit.coding.codebook.validate.Problem` list when the error comes from validation.
+    """
+
+    hint = "check the file with: forumkit codebook validate FILE"
+
+    def __init__(self, message: str, *, hint: str | None = None, problems: Sequence[Any] = ()) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = list(problems)

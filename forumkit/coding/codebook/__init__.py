@@ -11,8 +11,8 @@ Example::
 
 from .importer import default_prefix, import_codebook
 from .labelconfig import MEMO_NAME, OBJECT_NAME, UNITS, label_config, taxonomy_name
-from .model import TABLE_COLUMNS, Code, Codebook, CodebookError, slug
-from .validate import Problem, load_codebook, validate_codebook
+from .model import TABLE_COLUMNS, Code, Codebook, CodebookError, load_codebook, slug
+from .validate import Problem, validate_codebook
 
 __all__ = [
     "Code", "Codebook", "CodebookError", "Problem", "TABLE_COLUMNS", "UNITS", "OBJECT_NAME", "MEMO_NAME",

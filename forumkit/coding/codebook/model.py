@@ -15,28 +15,16 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import yaml
 
-from forumkit.errors import ForumkitError
+from forumkit.errors import CodebookError
+from .validate import check_data, parse_and_check, raise_for_problems, read_text
 
 if TYPE_CHECKING:  # pandas is imported only when a table is asked for
     import pandas as pd
 
-__all__ = ["Code", "Codebook", "CodebookError", "TABLE_COLUMNS"]
+__all__ = ["Code", "Codebook", "CodebookError", "TABLE_COLUMNS", "load_codebook"]
 
 #: Columns of :meth:`Codebook.table`, in order.
 TABLE_COLUMNS = ("code_id", "parent_id", "depth", "category", "subcategory", "name", "definition")
-
-
-class CodebookError(ForumkitError):
-    """A codebook that cannot be read, is invalid, or has no code by that id or path.
-
-    ``problems`` holds the :class:`~forumkit.coding.codebook.validate.Problem` list when the error comes from validation.
-    """
-
-    hint = "check the file with: forumkit codebook validate FILE"
-
-    def __init__(self, message: str, *, hint: str | None = None, problems: Sequence[Any] = ()) -> None:
-        super().__init__(message, hint=hint)
-        self.problems = list(problems)
 
 
 def _norm(text: str) -> str:
@@ -229,16 +217,12 @@ class Codebook:
     @classmethod
     def from_dict(cls, data: Any) -> "Codebook":
         """Build from :meth:`to_dict`'s shape (or parsed YAML); CodebookError listing the problems if invalid."""
-        from .validate import check_data, raise_for_problems
-
         raise_for_problems(check_data(data), f"codebook {data.get('id', '?') if isinstance(data, dict) else '?'}")
         return _build(data)
 
     @classmethod
     def from_yaml(cls, text: str, *, source: str = "<string>") -> "Codebook":
         """Parse and validate YAML text; CodebookError listing the problems if invalid."""
-        from .validate import parse_and_check, raise_for_problems
-
         data, problems = parse_and_check(text)
         raise_for_problems(problems, source)
         return _build(data)
@@ -256,6 +240,16 @@ class Codebook:
         except OSError as exc:
             raise CodebookError(f"cannot write {path}: {exc.strerror or exc}", hint="check the folder exists") from exc
         return path
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    """Read and validate a codebook YAML file; CodebookError listing the problems when it is invalid.
+
+    Example: ``load_codebook("codebooks/hf-challenges.yaml").find("CH.SPACES").name == "Spaces"``
+    """
+    data, problems = parse_and_check(read_text(path))
+    raise_for_problems(problems, str(path))
+    return _build(data)
 
 
 def _text(value: Any) -> str:

@@ -14,9 +14,9 @@ from typing import Any, Sequence
 
 import yaml
 
-from .model import Codebook, CodebookError, _build
+from forumkit.errors import CodebookError
 
-__all__ = ["Problem", "validate_codebook", "load_codebook", "check_data", "parse_and_check", "raise_for_problems"]
+__all__ = ["Problem", "validate_codebook", "check_data", "parse_and_check", "raise_for_problems", "read_text"]
 
 TOP_KEYS = ("id", "name", "version", "description", "citation", "codes")
 REQUIRED_TOP = ("id", "name", "version", "codes")
@@ -328,7 +328,8 @@ def raise_for_problems(problems: Sequence[Problem], source: str, *, shown: int =
                         hint=f"see each one with: forumkit codebook validate {source}", problems=errors)
 
 
-def _read(path: str | Path) -> str:
+def read_text(path: str | Path) -> str:
+    """A codebook file's text; CodebookError when it is missing, unreadable or not UTF-8."""
     path = Path(path)
     try:
         return path.read_text(encoding="utf-8-sig")
@@ -350,14 +351,4 @@ def validate_codebook(path: str | Path) -> list[Problem]:
 
     Example: ``[p.format(path) for p in validate_codebook("codebooks/hf-challenges.yaml")]``
     """
-    return parse_and_check(_read(path))[1]
-
-
-def load_codebook(path: str | Path) -> Codebook:
-    """Read and validate a codebook YAML file; CodebookError listing the problems when it is invalid.
-
-    Example: ``load_codebook("codebooks/hf-challenges.yaml").find("CH.SPACES").name == "Spaces"``
-    """
-    data, problems = parse_and_check(_read(path))
-    raise_for_problems(problems, str(path))
-    return _build(data)
+    return parse_and_check(read_text(path))[1]
