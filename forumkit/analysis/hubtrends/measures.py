@@ -50,10 +50,10 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .activity import PERIODS, _label
+from ..activity import PERIODS, _label
 from forumkit.errors import StoreError, UsageError
 from forumkit.store import Store
-from .trends import trend_table
+from ..trends import trend_table
 
 __all__ = [
     "ATTRIBUTES", "ROW_COLUMNS", "PLACEHOLDER_CREATED", "UNKNOWN", "OTHER", "FamilyMapping", "load_mapping",
@@ -416,7 +416,7 @@ def documentation_by_period(rows: pd.DataFrame, *, period: str = "month", confid
     period without models). Attributes in the order of :data:`ATTRIBUTES` (only those whose column
     ``rows`` has), then periods, calendar-complete. ``attrs["undated"]`` as in :func:`uploads_by_type`.
     """
-    from .aggregate.estimator import _wilson
+    from ..aggregate.estimator import _wilson
 
     _check(period, None)
     if not 0 < confidence < 1:
@@ -456,7 +456,7 @@ def missing_attributes(rows: pd.DataFrame, *, confidence: float = 0.95) -> pd.Da
     ``share_missing``, ``ci_low``, ``ci_high`` (Wilson interval of share_present; the interval of
     share_missing is 1 − ci_high .. 1 − ci_low), ``definition``.
     """
-    from .aggregate.estimator import _wilson
+    from ..aggregate.estimator import _wilson
 
     rows_n = len(rows)
     out = []
@@ -510,7 +510,7 @@ def forum_vs_hub(store: Store, *, period: str = "month", top: int = 10, endpoint
     ``hub_trend``, ``forum_trend`` (the type's Mann-Kendall verdict over the window, at ``alpha``:
     rising, falling or no trend; see :func:`trend_contrast`). ``rows``: the Hub rows, if already read.
     """
-    from .activity import mentions_by_period
+    from ..activity import mentions_by_period
 
     _check(period, top)
     rows = model_rows(store, endpoint) if rows is None else rows
@@ -656,7 +656,7 @@ def write_tables(result: HubTrends, folder: str | PathLike[str]) -> dict[str, Pa
 
 def write_figures(result: HubTrends, folder: str | PathLike[str], *, top: int = 10) -> dict[str, Path]:
     """The figures as PNG and SVG in ``folder`` (via :mod:`forumkit.analysis.report.figures`); returns name -> SVG path."""
-    from .report import figures
+    from ..report import figures
 
     out, svgs = Path(folder), {}
     uploads = result.uploads
