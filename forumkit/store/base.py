@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Self, Sequence
 
+from ..dates import utcnow
 from ..errors import StoreError
 from .schema import SCHEMA, SCHEMA_VERSION
 
-
-def utcnow() -> str:
-    """Now as the ISO-8601 UTC string the store uses for its own timestamps."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+__all__ = ["Connection", "flag", "utcnow"]  # utcnow: the store's timestamp format, defined in forumkit.dates
 
 
 def flag(value: bool | None) -> int | None:

@@ -35,10 +35,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable, Iterable, Sequence
 from urllib.parse import parse_qsl, urlsplit
 
+from forumkit.dates import iso_date  # noqa: F401  (the one date parser; the commands import it from here)
 from forumkit.errors import BadResponse, NotFound, RobotsDisallowed, UsageError
 from forumkit.collect.mentions import ModelVocabulary
 from forumkit.store import CrawlRun, Store
@@ -109,19 +110,6 @@ class CrawlResult:
     topics_fetched: int
     posts_stored: int
     stats: dict = field(default_factory=dict)
-
-
-def iso_date(value: str | None, what: str) -> str | None:
-    """'2023-01-31' or any ISO date/time -> the store's UTC string; a clear error otherwise."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UsageError(f"{what} '{value}' is not a date", hint="use YYYY-MM-DD or an ISO date-time") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _shift(iso: str, delta: timedelta) -> str:
