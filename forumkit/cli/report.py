@@ -47,7 +47,7 @@ def report(
         if coded is not None:
             table = load_coded(coded, store=store, item=item_col, code=code_col, date=date_col,
                                category=category_col)
-        elif project is not None or store.query("SELECT count(*) FROM annotations")[0][0]:
+        elif project is not None or store.annotation_count():
             from forumkit.analysis.aggregate.load import project_codebooks
             from forumkit.coding.coded import annotation_rows
 

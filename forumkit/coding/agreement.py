@@ -50,6 +50,7 @@ import pandas as pd
 from scipy import sparse
 
 from forumkit.errors import UsageError
+from .consensus import consensus_rule
 
 __all__ = ["Agreement", "from_coded", "masi_distance"]
 
@@ -458,14 +459,13 @@ class Agreement:
         return pd.DataFrame(rows, columns=columns)
 
     def consensus(self, rule: str = "majority", min_share: float = 0.5) -> pd.DataFrame:
-        """The codes each item gets by a consensus rule, over all coders given to :meth:`fit`.
+        """The codes each item gets by the consensus rule (:mod:`forumkit.coding.consensus`), over all coders
+        given to :meth:`fit`.
 
-        * ``"majority"``: strictly more than ``min_share`` of the item's coders applied the code. A tie is
-          not a majority: with two coders and the default 0.5, a code one of them applied is left out (1/2 is
-          not more than 0.5). An item with a single coder takes that coder's codes (1/1).
-        * ``"unanimous"``: every coder of the item applied it (``min_share`` is ignored).
-        * a coder's name (the adjudicator): that coder's codes on the items they annotated, the majority
-          rule elsewhere. The keywords win over a coder named ``majority`` or ``unanimous``.
+        ``rule``: ``"majority"`` (strictly more than ``min_share`` of the item's coders; 1 of 2 is a tie, not a
+        majority; a single coder's codes are 1/1), ``"unanimous"`` (``min_share`` is ignored), or a coder's
+        name (the adjudicator: that coder's codes on the items they annotated, the majority rule elsewhere).
+        The keywords win over a coder named ``majority`` or ``unanimous``.
 
         Columns: item, code, n_with (coders who applied it), n_coders (coders of the item), share, source
         (majority, unanimous or adjudicator: which rule chose the row). n_with and n_coders count every
@@ -473,25 +473,22 @@ class Agreement:
         """
         if not hasattr(self, "_data"):
             raise UsageError("consensus() needs a fitted Agreement", hint="call fit() first")
-        if not 0 <= min_share < 1:
-            raise UsageError(f"min_share must be at least 0 and below 1, not {min_share!r}", hint="e.g. 0.5")
         data = self._data
         n1, m = data.n_with, data.n_coders[:, None]
-        share = n1 / m
-        source = np.full(n1.shape, "", dtype=object)
-        if rule == "unanimous":
-            keep = (n1 == m) & (n1 > 0)
-            source[:] = "unanimous"
+        if rule in ("majority", "unanimous"):
+            keep, source = consensus_rule(n1, m, rule=rule, min_share=min_share)
+        elif str(rule) in data.coders:
+            mine = np.flatnonzero(data.ann_coder == data.coders.index(str(rule)))
+            judged = np.zeros((len(data.items), 1), dtype=bool)
+            judged[data.ann_item[mine]] = True
+            by_judge = np.zeros(n1.shape, dtype=bool)
+            by_judge[data.ann_item[mine]] = data.bits[mine]
+            keep, source = consensus_rule(n1, m, rule="adjudicator", min_share=min_share, judged=judged,
+                                          by_judge=by_judge)
         else:
-            keep = (share > min_share) & (n1 > 0)
-            source[:] = "majority"
-            if rule != "majority":
-                if str(rule) not in data.coders:
-                    raise UsageError(f"unknown consensus rule {rule!r}",
-                                     hint=f"use majority, unanimous or a coder: {', '.join(data.coders)}")
-                mine = np.flatnonzero(data.ann_coder == data.coders.index(str(rule)))
-                keep[data.ann_item[mine]] = data.bits[mine]
-                source[data.ann_item[mine]] = "adjudicator"
+            raise UsageError(f"unknown consensus rule {rule!r}",
+                             hint=f"use majority, unanimous or a coder: {', '.join(data.coders)}")
+        share = n1 / m
         ii, kk = np.nonzero(keep)
         return pd.DataFrame({
             "item": [data.items[i] for i in ii],

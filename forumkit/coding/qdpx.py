@@ -44,6 +44,7 @@ from typing import Any, Iterable, Sequence
 from lxml import etree
 
 from forumkit import __version__
+from forumkit.dates import parse_iso
 from .codebook import Code, Codebook
 from .coded import annotation_rows
 from forumkit.errors import StoreError, UsageError
@@ -116,7 +117,7 @@ def _xml_time(value: Any) -> str | None:
     """An ISO-8601 moment as the xsd:dateTime importers read: seconds, UTC, ``Z``. None when missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
         return None
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    moment = value if isinstance(value, datetime) else parse_iso(str(value))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -157,35 +158,26 @@ def item_text(title: str, posts: Iterable[Any]) -> str:
 def _items(store: Store, forum_id: int, unit: str, item_ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
     """item id -> (source name, description, text), for topics or posts of the forum."""
     forum_url = dict(store.forums()).get(forum_id, "")
+    post_keys = ("username", "created_at", "text", "code")
     out: dict[int, tuple[str, str, str]] = {}
     for start in range(0, len(item_ids), 500):
         chunk = list(item_ids[start:start + 500])
-        marks = ",".join("?" * len(chunk))
         if unit == "topic":
-            topics = store.query(
-                f"SELECT t.id, t.title, t.slug, t.created_at, c.name AS category FROM topics t LEFT JOIN categories c"
-                f" ON c.forum_id = t.forum_id AND c.id = t.category_id WHERE t.forum_id = ? AND t.id IN ({marks})",
-                (forum_id, *chunk))
-            posts: dict[int, list] = {}
-            for row in store.query(  # the posts Label Studio showed: live, regular, in order
-                    f"SELECT topic_id, username, created_at, text, code FROM posts WHERE forum_id = ?"
-                    f" AND topic_id IN ({marks}) AND removed_at IS NULL AND post_type = 1"
-                    f" ORDER BY topic_id, post_number", (forum_id, *chunk)):
-                posts.setdefault(row["topic_id"], []).append(row)
-            for t in topics:
-                url = f"{forum_url}/t/{t['slug']}/{t['id']}"
-                out[t["id"]] = (f"topic {t['id']}: {t['title']}", _description(t["category"], t["created_at"], url),
-                                item_text(t["title"], posts.get(t["id"], ())))
+            topics, post_rows = store.qda_topics(forum_id, chunk)
+            posts: dict[int, list[dict]] = {}
+            for topic_id, *fields in post_rows:  # the posts Label Studio showed: live, regular, in order
+                posts.setdefault(topic_id, []).append(dict(zip(post_keys, fields)))
+            for topic_id, title, slug, created_at, category in topics:
+                url = f"{forum_url}/t/{slug}/{topic_id}"
+                out[topic_id] = (f"topic {topic_id}: {title}", _description(category, created_at, url),
+                                 item_text(title, posts.get(topic_id, ())))
         else:
-            rows = store.query(
-                f"SELECT p.id, p.topic_id, p.post_number, p.username, p.created_at, p.text, p.code, t.title,"
-                f" t.slug, c.name AS category FROM posts p JOIN topics t ON t.forum_id = p.forum_id"
-                f" AND t.id = p.topic_id LEFT JOIN categories c ON c.forum_id = t.forum_id AND c.id = t.category_id"
-                f" WHERE p.forum_id = ? AND p.id IN ({marks})", (forum_id, *chunk))
-            for p in rows:
-                url = f"{forum_url}/t/{p['slug']}/{p['topic_id']}/{p['post_number']}"
-                out[p["id"]] = (f"post {p['id']}: {p['title']}", _description(p["category"], p["created_at"], url),
-                                item_text(p["title"], [p]))
+            for post_id, topic_id, number, username, created_at, text, code, title, slug, category in \
+                    store.qda_posts(forum_id, chunk):
+                url = f"{forum_url}/t/{slug}/{topic_id}/{number}"
+                post = dict(zip(post_keys, (username, created_at, text, code)))
+                out[post_id] = (f"post {post_id}: {title}", _description(category, created_at, url),
+                                item_text(title, [post]))
     return out
 
 
