@@ -19,8 +19,8 @@ whose columns its docstring lists. What counts is the same in every function:
   ``accepted_answer_post_number``). Its time is when that post was written (the store does not
   know when it was accepted).
 * **periods**: calendar month, quarter or year in UTC, labelled ``2021-03``, ``2021-Q1``, ``2021``
-  (as :func:`forumkit.coding.sampling.period_labels`); ``period_start`` is the period's first instant as
-  a timezone-naive UTC Timestamp. Tables by period are calendar-complete: every period from the
+  (:mod:`forumkit.dates`, as everywhere in forumkit); ``period_start`` is the period's first instant as
+  a timezone-aware UTC Timestamp. Tables by period are calendar-complete: every period from the
   first to the last with data, empty ones as zeros.
 * **categories**: with ``roll_up`` (the default) a subcategory's topics count under its top-level
   category; without, a subcategory is reported on its own as ``Parent/Child`` (the SANER 2024 data
@@ -45,9 +45,10 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .categories import category_key, normalize_categories
+from forumkit.dates import PERIODS, check_period, period_calendar, period_label, period_starts, utc_moments
 from forumkit.errors import StoreError, UsageError
 from forumkit.store import Store
+from .categories import category_key, normalize_categories
 
 __all__ = [
     "PERIODS", "WHERE", "activity_by_period", "posts_per_topic", "posts_per_topic_summary", "answer_stats",
@@ -56,31 +57,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PERIODS = {"month": "M", "quarter": "Q", "year": "Y"}
 WHERE = ("title", "text", "code")  # where a model mention may be: model_mentions.in_title, in_text, in_code
 ALL = "all"
 NO_CATEGORY = "(none)"
 MEASURES = ("time_to_first_reply_hours", "time_to_accepted_answer_hours")
 
-_TOPICS_SQL = """
-SELECT t.id, t.user_id, t.created_at, t.category_id, t.pinned, t.has_accepted_answer, t.accepted_answer_post_number,
-       EXISTS (SELECT 1 FROM categories c WHERE c.forum_id = t.forum_id AND c.definition_topic_id = t.id)
-FROM topics t
-WHERE t.forum_id = ? AND t.removed_at IS NULL AND (t.archetype IS NULL OR t.archetype = 'regular')
-ORDER BY t.id"""
 _TOPIC_COLUMNS = ["topic_id", "user_id", "created_at", "category_id", "pinned", "accepted", "accepted_number", "about"]
-
-_POSTS_SQL = """
-SELECT p.id, p.topic_id, p.post_number, p.user_id, p.created_at, p.author_staff, p.accepted_answer
-FROM posts p
-WHERE p.forum_id = ? AND p.removed_at IS NULL AND p.post_type = 1
-ORDER BY p.id"""
 _POST_COLUMNS = ["post_id", "topic_id", "post_number", "user_id", "created_at", "staff", "accepted"]
-
-_MENTIONS_SQL = """
-SELECT p.topic_id, m.post_id, m.model, m.in_title, m.in_text, m.in_code
-FROM model_mentions m JOIN posts p ON p.forum_id = m.forum_id AND p.id = m.post_id
-WHERE m.forum_id = ? AND p.removed_at IS NULL AND p.post_type = 1"""
 
 
 # -- reading the store ----------------------------------------------------------------------------------------------
@@ -97,33 +80,11 @@ def _forum_id(store: Store, forum: str | None) -> int:
     return forums[0][0]
 
 
-def _utc(values: pd.Series) -> pd.Series:
-    """ISO-8601 strings -> timezone-naive UTC timestamps."""
-    return pd.to_datetime(values, utc=True, format="ISO8601").dt.tz_convert(None)
-
-
-def _period_start(moments: pd.Series, period: str) -> pd.Series:
-    return moments.dt.to_period(PERIODS[period]).dt.start_time
-
-
-def _label(start: pd.Timestamp, period: str) -> str:
-    if period == "year":
-        return f"{start.year}"
-    if period == "quarter":
-        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
-    return f"{start.year}-{start.month:02d}"
-
-
-def _check_period(period: str) -> None:
-    if period not in PERIODS:
-        raise UsageError(f"unknown period '{period}'", hint=f"use one of: {', '.join(PERIODS)}")
-
-
 def _category_labels(store: Store, forum_id: int, roll_up: bool) -> dict[int, str]:
     """Category id -> its top-level name (roll_up) or its path 'Parent/Child'."""
-    rows = store.query("SELECT id, name, parent_id FROM categories WHERE forum_id = ?", (forum_id,))
-    names = {r[0]: r[1] for r in rows}
-    parents = {r[0]: r[2] for r in rows}
+    categories = store.categories(forum_id)
+    names = {c.id: c.name for c in categories}
+    parents = {c.id: c.parent_id for c in categories}
     labels = {}
     for cid in names:
         chain, seen = [cid], {cid}
@@ -137,7 +98,7 @@ def _category_labels(store: Store, forum_id: int, roll_up: bool) -> dict[int, st
 def _topics(store: Store, forum_id: int, *, include_pinned: bool, include_about: bool, roll_up: bool,
             renames: Mapping[str, str] | None) -> pd.DataFrame:
     """The topics that count: topic_id, user_id, created_at, category, accepted, accepted_number."""
-    frame = pd.DataFrame([tuple(r) for r in store.query(_TOPICS_SQL, (forum_id,))], columns=_TOPIC_COLUMNS)
+    frame = pd.DataFrame(store.activity_topics(forum_id), columns=_TOPIC_COLUMNS)
     keep = pd.Series(True, index=frame.index)
     if not include_pinned:
         keep &= frame["pinned"] == 0
@@ -147,7 +108,7 @@ def _topics(store: Store, forum_id: int, *, include_pinned: bool, include_about:
     labels = _category_labels(store, forum_id, roll_up)
     raw = [labels.get(c) if pd.notna(c) else None for c in frame["category_id"]]
     frame["category"] = normalize_categories(raw, renames).fillna(NO_CATEGORY).to_numpy()
-    frame["created_at"] = _utc(frame["created_at"])
+    frame["created_at"] = utc_moments(frame["created_at"])
     frame["accepted"] = frame["accepted"].astype(bool)
     log.debug("%d topics count (pinned %s, about %s)", len(frame), include_pinned, include_about)
     return frame[["topic_id", "user_id", "created_at", "category", "accepted", "accepted_number"]]
@@ -155,8 +116,8 @@ def _topics(store: Store, forum_id: int, *, include_pinned: bool, include_about:
 
 def _posts(store: Store, forum_id: int, topics: pd.DataFrame) -> pd.DataFrame:
     """The posts of the topics that count, with the topic's category, author and creation time."""
-    frame = pd.DataFrame([tuple(r) for r in store.query(_POSTS_SQL, (forum_id,))], columns=_POST_COLUMNS)
-    frame["created_at"] = _utc(frame["created_at"])
+    frame = pd.DataFrame(store.activity_posts(forum_id), columns=_POST_COLUMNS)
+    frame["created_at"] = utc_moments(frame["created_at"])
     frame[["staff", "accepted"]] = frame[["staff", "accepted"]].astype(bool)
     own = topics[["topic_id", "user_id", "created_at", "category"]].rename(
         columns={"user_id": "op_id", "created_at": "topic_created_at"})
@@ -200,23 +161,22 @@ def activity_by_period(store: Store, *, period: str = "month", by_category: bool
     first to the last with a topic or a post, in that order; categories sorted by name (ignoring case
     and emoji).
     """
-    _check_period(period)
+    check_period(period)
     topics, posts = _load(store, forum, include_pinned=include_pinned, include_about=include_about,
                           roll_up=roll_up, renames=renames)
     columns = ["period", "period_start", "category", "topics", "posts", "topics_cum", "posts_cum"]
     if topics.empty:
         return _empty(columns)
-    t_start, p_start = _period_start(topics["created_at"], period), _period_start(posts["created_at"], period)
+    t_start, p_start = period_starts(topics["created_at"], period), period_starts(posts["created_at"], period)
     t_counts = topics.groupby([_group_key(topics, by_category), t_start]).size()
     p_counts = posts.groupby([_group_key(posts, by_category), p_start]).size()
-    every = pd.concat([t_start, p_start])
-    starts = pd.period_range(every.min(), every.max(), freq=PERIODS[period]).start_time
+    starts = period_calendar(pd.concat([t_start, p_start]), period)
     cats = _ordered(topics["category"]) if by_category else [ALL]
     grid = pd.MultiIndex.from_product([cats, starts], names=["category", "period_start"])
     frame = pd.DataFrame({"topics": t_counts.reindex(grid, fill_value=0),
                           "posts": p_counts.reindex(grid, fill_value=0)}).reset_index()
     frame[["topics", "posts"]] = frame[["topics", "posts"]].astype("int64")
-    frame["period"] = [_label(s, period) for s in frame["period_start"]]
+    frame["period"] = [period_label(s, period) for s in frame["period_start"]]
     frame["topics_cum"] = frame.groupby("category")["topics"].cumsum()
     frame["posts_cum"] = frame.groupby("category")["posts"].cumsum()
     return frame[columns]
@@ -381,8 +341,7 @@ def _mentions(store: Store, forum: str | None, where: Sequence[str], *, include_
     forum_id = _forum_id(store, forum)
     topics = _topics(store, forum_id, include_pinned=include_pinned, include_about=include_about, roll_up=True,
                      renames=None)
-    rows = pd.DataFrame([tuple(r) for r in store.query(_MENTIONS_SQL, (forum_id,))],
-                        columns=["topic_id", "post_id", "model", "title", "text", "code"])
+    rows = pd.DataFrame(store.mention_rows(forum_id), columns=["topic_id", "post_id", "model", "title", "text", "code"])
     found = (rows[list(where)] > 0).any(axis=1)
     rows = rows[found & rows["topic_id"].isin(topics["topic_id"])]
     return topics, rows[["topic_id", "post_id", "model"]]
@@ -430,7 +389,7 @@ def mentions_by_period(store: Store, *, period: str = "month", top: int | None =
     (``topics / period_topics``, NaN for a period without topics). Calendar-complete from the first
     to the last period with a topic; models in ranking (or given) order, then by period.
     """
-    _check_period(period)
+    check_period(period)
     _check_top(top)
     topics, rows = _mentions(store, forum, where, include_pinned=include_pinned, include_about=include_about)
     columns = ["period", "period_start", "model", "topics", "period_topics", "share"]
@@ -442,8 +401,8 @@ def mentions_by_period(store: Store, *, period: str = "month", top: int | None =
         chosen = ranked if top is None else ranked[:int(top)]
     if topics.empty or not chosen:
         return _empty(columns)
-    starts = _period_start(topics["created_at"], period)
-    calendar = pd.period_range(starts.min(), starts.max(), freq=PERIODS[period]).start_time
+    starts = period_starts(topics["created_at"], period)
+    calendar = period_calendar(starts, period)
     period_topics = starts.value_counts().reindex(calendar, fill_value=0)
     topic_start = dict(zip(topics["topic_id"], starts))
     hits = rows[rows["model"].isin(chosen)].drop_duplicates(["topic_id", "model"])
@@ -453,7 +412,7 @@ def mentions_by_period(store: Store, *, period: str = "month", top: int | None =
     frame = counts.reindex(grid, fill_value=0).astype("int64").rename("topics").reset_index()
     frame["period_topics"] = frame["period_start"].map(period_topics).astype("int64")
     frame["share"] = frame["topics"] / frame["period_topics"].where(frame["period_topics"] > 0)
-    frame["period"] = [_label(s, period) for s in frame["period_start"]]
+    frame["period"] = [period_label(s, period) for s in frame["period_start"]]
     return frame[columns]
 
 

@@ -23,13 +23,14 @@ number of distinct (period, group, node, item) combinations, not with the rows o
 from __future__ import annotations
 
 import logging
-from statistics import NormalDist
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
+from forumkit.dates import PERIODS, period_label
 from forumkit.errors import UsageError
+from ..intervals import wilson_interval
 from .counting import DEN, NO_CATEGORY, Accumulator, Keys, pack, unpack
 from .load import canonical_names
 from .rollup import LEVELS, Nodes
@@ -39,7 +40,6 @@ __all__ = ["Aggregator", "LEVELS", "PERIODS", "BY", "ALL", "NO_CATEGORY", "COUNT
 
 log = logging.getLogger(__name__)
 
-PERIODS = ("month", "quarter", "year")
 BY = ("forum_category", "coder")
 ALL = "all"  # the group when by is None, and the period when period is None
 #: Columns of ``counts_`` (``totals_`` has them without period and period_start); with ``extrapolate=True``
@@ -51,39 +51,15 @@ EST_COLUMNS = ("est_total", "est_low", "est_high", "est_items")
 
 
 def _period_labels(numbers: np.ndarray, period: str | None) -> tuple[list[str], list[pd.Timestamp]]:
+    """Labels and first instants (aware UTC) of period numbers (:func:`~.counting.period_numbers`)."""
     if period is None:
         return [ALL] * len(numbers), [pd.NaT] * len(numbers)
-    labels, starts = [], []
-    for number in numbers - 1:
-        if period == "month":
-            year, month = divmod(int(number), 12)
-            labels.append(f"{year}-{month + 1:02d}")
-            starts.append(pd.Timestamp(year, month + 1, 1, tz="UTC"))
-        elif period == "quarter":
-            year, quarter = divmod(int(number), 4)
-            labels.append(f"{year}-Q{quarter + 1}")
-            starts.append(pd.Timestamp(year, 3 * quarter + 1, 1, tz="UTC"))
-        else:
-            labels.append(str(int(number)))
-            starts.append(pd.Timestamp(int(number), 1, 1, tz="UTC"))
-    return labels, starts
-
-
-def _wilson(count: np.ndarray, nobs: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval, as ``statsmodels.stats.proportion.proportion_confint(method="wilson")`` computes it
-    (the same formula; importing statsmodels takes longer than counting a million rows); [0, 1] where nobs is 0."""
-    low, high = np.zeros(len(count)), np.ones(len(count))
-    ok = nobs > 0
-    if ok.any():
-        n = nobs[ok]
-        share = np.minimum(count[ok], n) / n
-        z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
-        z2 = z * z
-        denominator = 1 + z2 / n
-        center = (share + z2 / (2 * n)) / denominator
-        half = z * np.sqrt(share * (1 - share) / n + z2 / (4 * n * n)) / denominator
-        low[ok], high[ok] = center - half, center + half
-    return np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+    months_per = {"month": 1, "quarter": 3, "year": 12}[period]
+    starts = []
+    for ordinal in numbers - 1:
+        year, month = divmod(int(ordinal) * months_per, 12)
+        starts.append(pd.Timestamp(year, month + 1, 1, tz="UTC"))
+    return [period_label(s, period) for s in starts], starts
 
 
 def _cells(keys: Keys, packed: np.ndarray, weights: np.ndarray | None) -> pd.DataFrame:
@@ -226,12 +202,12 @@ class Aggregator:
         out = pd.concat([out, meta.iloc[grid["node"].to_numpy()].reset_index(drop=True)], axis=1)
         out["n"], out["n_items"] = n, n_items
         out["share"] = np.divide(n, n_items, out=np.zeros(len(n)), where=n_items > 0)
-        out["ci_low"], out["ci_high"] = _wilson(n.astype(float), n_items.astype(float), self.confidence)
+        out["ci_low"], out["ci_high"] = wilson_interval(n.astype(float), n_items.astype(float), self.confidence)
         if weighted:
             total, items, squares = (grid[c].to_numpy(float) for c in ("w", "w_items", "w2_items"))
             effective = np.divide(items * items, squares, out=np.zeros(len(items)), where=squares > 0)
             share = np.divide(total, items, out=np.zeros(len(items)), where=items > 0)
-            low, high = _wilson(share * effective, effective, self.confidence)
+            low, high = wilson_interval(share * effective, effective, self.confidence)
             out["est_total"], out["est_items"] = total, items
             out["est_low"], out["est_high"] = low * items, high * items
         columns = list(COUNT_COLUMNS if periods else TOTAL_COLUMNS) + (list(EST_COLUMNS) if weighted else [])

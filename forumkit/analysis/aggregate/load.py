@@ -14,7 +14,6 @@ ambiguous) stops with one error naming the column and the value.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import Counter
@@ -133,11 +132,8 @@ def _one_project(store: Store, rows: pd.DataFrame, project: int | None) -> int:
 
 def _project_weights(store: Store, project: int) -> pd.Series | None:
     """item_id -> sampling weight when the project was pushed from a saved sample, else None."""
-    row = store.query("SELECT sample_id FROM studio_projects WHERE id = ?", (project,))
-    if not row or row[0][0] is None:
-        return None
-    rows = store.query("SELECT item_id, weight FROM sample_items WHERE sample_id = ?", (row[0][0],))
-    return pd.Series({int(r[0]): float(r[1]) for r in rows}, dtype="float64")
+    weights = store.project_sample_weights(project)
+    return None if weights is None else pd.Series(weights, dtype="float64")
 
 
 def _from_store(store: Store, project: int | None, view: str, adjudicator: str | None) -> pd.DataFrame:
@@ -176,16 +172,15 @@ def project_codebooks(store: Store, project: int | None = None) -> list:
     """The codebook snapshots a project was coded with (:class:`~forumkit.coding.codebook.Codebook` list)."""
     from forumkit.coding.codebook import Codebook
 
-    rows = store.query("SELECT id, codebooks FROM studio_projects" + (" WHERE id = ?" if project else ""),
-                       (project,) if project else ())
-    if project is None and len(rows) > 1:
-        raise UsageError(f"{store.path} holds {len(rows)} Label Studio projects",
+    projects = store.project_codebook_versions(project)
+    if project is None and len(projects) > 1:
+        raise UsageError(f"{store.path} holds {len(projects)} Label Studio projects",
                          hint="choose one with --project N (see: forumkit studio projects)")
     books = []
-    for book_id, version in (json.loads(rows[0][1]) if rows else []):
-        found = store.query("SELECT content FROM codebooks WHERE id = ? AND version = ?", (book_id, version))
-        if found:
-            books.append(Codebook.from_dict(json.loads(found[0][0])))
+    for book_id, version in (projects[0][1] if projects else []):
+        content = store.codebook_snapshot_content(book_id, version)
+        if content is not None:
+            books.append(Codebook.from_dict(content))
         else:
             log.warning("codebook %s %s is not in %s: its codes are not rolled up", book_id, version, store.path)
     return books
@@ -193,15 +188,9 @@ def project_codebooks(store: Store, project: int | None = None) -> list:
 
 def _store_items(store: Store, unit: str) -> pd.DataFrame:
     """Dates and forum categories of the store's topics (or posts), indexed by id, for files without them."""
-    if unit == "topic":
-        sql = ("SELECT t.id, t.created_at, c.name FROM topics t"
-               " LEFT JOIN categories c ON c.forum_id = t.forum_id AND c.id = t.category_id")
-    elif unit == "post":
-        sql = ("SELECT p.id, p.created_at, c.name FROM posts p JOIN topics t ON t.forum_id = p.forum_id"
-               " AND t.id = p.topic_id LEFT JOIN categories c ON c.forum_id = t.forum_id AND c.id = t.category_id")
-    else:
+    if unit not in ("topic", "post"):
         raise UsageError(f"unknown unit '{unit}'", hint="use topic or post")
-    frame = pd.DataFrame([tuple(r) for r in store.query(sql)], columns=["id", "date", "forum_category"])
+    frame = pd.DataFrame(store.item_dates(unit), columns=["id", "date", "forum_category"])
     if frame["id"].duplicated().any():
         log.warning("%s holds several forums: each %s id takes the first forum's %s", store.path, unit, unit)
     frame = frame.drop_duplicates("id").set_index("id")

@@ -21,13 +21,13 @@ from pathlib import Path
 import pandas as pd
 
 from forumkit import __version__
+from forumkit.analysis import figures
 from forumkit.analysis.activity import activity_by_period, answer_stats, mentions_by_period, posts_per_topic, response_times
 from forumkit.analysis.aggregate import Aggregator
 from forumkit.coding.codebook import Codebook
 from forumkit.analysis.hubtrends import hub_endpoints, hub_trends, write_figures, write_tables
 from forumkit.store import Store
 from forumkit.analysis.trends import before_after, trend_table
-from . import figures
 from .page import Section, render, sunburst_div
 
 PACKAGES = ("pandas", "numpy", "statsmodels", "pymannkendall", "matplotlib", "plotly", "krippendorff",
@@ -224,8 +224,6 @@ def _provenance_section(store: Store, codebooks: list[Codebook] | None, command:
     section = Section("Provenance", "provenance", "What produced this report, to reproduce it.")
     cmd = command or " ".join(shlex.quote(a) for a in sys.argv)
     section.raw(f"<pre>{html.escape(cmd)}</pre>")
-    runs = store.query("SELECT f.url, r.started_at, r.finished_at, r.requests FROM crawl_runs r JOIN forums f"
-                       " ON f.id = r.forum_id WHERE r.status = 'done' ORDER BY r.id DESC LIMIT 5")
     rows = [("forumkit", __version__), ("python", platform.python_version())]
     for name in PACKAGES:
         try:
@@ -233,8 +231,8 @@ def _provenance_section(store: Store, codebooks: list[Codebook] | None, command:
         except metadata.PackageNotFoundError:
             continue
     rows.append(("store", f"{store.path} (sha256 {_digest(store.path)}…)"))
-    rows += [(f"crawl of {r['url']}", f"{r['started_at']} → {r['finished_at']}, {r['requests']} requests")
-             for r in runs]
+    rows += [(f"crawl of {url}", f"{started} → {finished}, {requests} requests")
+             for url, started, finished, requests in store.recent_crawls(5)]
     rows += [(f"codebook {b.id}", f"version {b.version}") for b in codebooks or ()]
     counts = store.counts()
     rows.append(("store rows", ", ".join(f"{k} {v}" for k, v in counts.items())))

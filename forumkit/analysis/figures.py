@@ -1,4 +1,4 @@
-"""The report's static figures (matplotlib), each saved as PNG and SVG.
+"""Static figures (matplotlib), each saved as PNG and SVG: shared by the report and the Hub trends.
 
 Every function takes a tidy DataFrame with the columns its docstring names and
 returns a matplotlib Figure; :func:`save` writes it in both formats. The
