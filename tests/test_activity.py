@@ -35,7 +35,7 @@ from forumkit.collect.discourse.client import DiscourseClient
 from forumkit.collect.discourse.crawl import CrawlOptions, Crawler
 from forumkit.errors import UsageError
 from forumkit.fakes.discourse import FakeDiscourse, FakeForum
-from forumkit.coding.sampling import period_labels
+from forumkit.dates import period_labels
 from forumkit.store import Store
 from forumkit.analysis.trends import trend_table
 
@@ -147,7 +147,7 @@ def test_topics_and_posts_per_month_with_an_empty_month_and_running_totals(store
     assert list(frame.columns) == ["period", "period_start", "category", "topics", "posts", "topics_cum", "posts_cum"]
     assert list(pd.unique(frame["category"])) == ["Beginners", "Course", "Flax/JAX Projects", "Intermediate"]
     assert rows(frame, "Beginners", "period") == MONTHS
-    assert rows(frame, "Beginners", "period_start") == [pd.Timestamp(f"{m}-01") for m in MONTHS]
+    assert rows(frame, "Beginners", "period_start") == [pd.Timestamp(f"{m}-01", tz="UTC") for m in MONTHS]
     # Beginners: T1 (4 live posts: dave's was deleted) and T2 (1); February empty
     assert rows(frame, "Beginners", "topics") == [2, 0, 0, 0]
     assert rows(frame, "Beginners", "posts") == [5, 0, 0, 0]

@@ -24,7 +24,10 @@ from statsmodels.stats.proportion import proportion_confint
 from forumkit.analysis.aggregate import Aggregator, iter_coded, load_coded, parse_dates, project_codebooks, write_table
 from forumkit.analysis.aggregate.load import canonical_names
 from forumkit.analysis.categories import normalize_categories
+from forumkit.analysis.intervals import wilson_interval
+from forumkit.coding.agreement import Agreement, from_coded
 from forumkit.coding.codebook import load_codebook
+from forumkit.coding.coded import annotation_rows, coded_items
 from forumkit.collect.discourse.client import DiscourseClient
 from forumkit.collect.discourse.crawl import Crawler
 from forumkit.errors import UsageError
@@ -188,6 +191,13 @@ def test_wilson_intervals_match_statsmodels():
         low, high = proportion_confint(counts["n"], counts["n_items"], alpha=1 - confidence, method="wilson")
         np.testing.assert_allclose(counts["ci_low"], np.clip(low, 0, 1), atol=1e-12)
         np.testing.assert_allclose(counts["ci_high"], np.clip(high, 0, 1), atol=1e-12)
+    # the one Wilson interval (the Hub trends use it too), on its own
+    n, nobs = np.array([0.0, 1.0, 7.0, 3.0]), np.array([4.0, 4.0, 9.0, 0.0])
+    low, high = wilson_interval(n, nobs, 0.95)
+    ref_low, ref_high = proportion_confint(n[:3], nobs[:3], alpha=0.05, method="wilson")
+    np.testing.assert_allclose(low[:3], np.clip(ref_low, 0, 1), atol=1e-12)
+    np.testing.assert_allclose(high[:3], np.clip(ref_high, 0, 1), atol=1e-12)
+    assert (low[3], high[3]) == (0.0, 1.0)  # no observation: the whole range
     # one worked value: 1 of 4 at 95 %: z = 1.959964; centre (0.25 + z²/8) / (1 + z²/4) = 0.4251...
     one = Aggregator(period=None).fit(frame(HAND), CHALLENGES).totals_
     spaces = row(one, code_id="CH.TRAINING_PIPELINE")  # 0 of 4
@@ -454,6 +464,27 @@ def test_store_consensus_view_with_weights(coded_store):
     by_cat = Aggregator(period=None, by="forum_category").fit(coded, books).totals_
     # items 0, 2 in "Beginners", item 1 in "beginners": one group
     assert row(by_cat, group="Beginners", code_id=SPACES)[["n", "n_items"]].tolist() == [1, 3]
+
+
+def test_one_consensus_rule_for_the_coded_dataset_and_agreement(coded_store):
+    """coded_items (and so the consensus view) and Agreement.consensus decide by one rule."""
+    db, topics = coded_store
+    with Store(db) as store:
+        rows = annotation_rows(store, 1)
+        fitted = Agreement(n_boot=0).fit(*from_coded(
+            rows[~rows["was_cancelled"]].rename(columns={"item_id": "item", "code_id": "code"})))
+        decided = {}
+        for adjudicator in (None, ALICE, BOB):
+            items = coded_items(store, 1, adjudicator=adjudicator)
+            ours = {(r.item_id, r.code_id) for r in items.itertuples() if r.consensus}
+            agreed = fitted.consensus(adjudicator or "majority")
+            assert ours == set(zip(agreed["item"], agreed["code"]))
+            decided[adjudicator] = ours
+        view = load_coded(store=store, project=1).dropna(subset=["code"])
+    # 1 of 2 coders is a tie, not a majority; an adjudicator's codes decide the items they coded
+    assert decided[None] == {(topics[0], CUSTOM), (topics[1], SPACES)} == set(zip(view["item"], view["code"]))
+    assert decided[ALICE] == {(topics[0], CUSTOM), (topics[0], UNDERSTAND), (topics[1], SPACES)}
+    assert decided[BOB] == {(topics[0], CUSTOM), (topics[1], SPACES), (topics[1], CUSTOM), (topics[2], SPACES)}
 
 
 def test_store_coders_view(coded_store):

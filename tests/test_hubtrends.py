@@ -17,6 +17,8 @@ from forumkit.analysis import hubtrends as ht
 from forumkit.analysis.activity import mentions_by_period
 from forumkit.collect.discourse.client import DiscourseClient
 from forumkit.collect.discourse.crawl import CrawlOptions, Crawler
+from forumkit.collect.hub.records import PLACEHOLDER_CREATED_AT, is_placeholder
+from forumkit.dates import parse_iso
 from forumkit.errors import StoreError, UsageError
 from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store
@@ -92,7 +94,7 @@ def test_uploads_by_type_exact_and_calendar_complete(hand):
     # bert (2 + 1 dated) beats gpt2 (2) for the one place; t5 and gpt2 are "other"; x1 is "unknown"
     assert list(pd.unique(uploads["model_type"])) == ["bert", "other", "unknown"]
     assert uploads["period"].tolist() == MONTHS * 3
-    assert uploads["period_start"].tolist() == [pd.Timestamp(m + "-01") for m in MONTHS] * 3
+    assert uploads["period_start"].tolist() == [pd.Timestamp(m + "-01", tz="UTC") for m in MONTHS] * 3
     models = _cells(uploads, "model_type", "models")
     assert [models["bert", m] for m in MONTHS] == [2, 0, 1, 0]
     assert [models["other", m] for m in MONTHS] == [1, 0, 1, 1]
@@ -125,6 +127,18 @@ def test_unknown_dates_excluded_and_counted(hand):
     assert ht.documentation_by_period(hand).attrs["undated"] == 2
     # created_known is worked out from created_at when a frame lacks it
     assert ht.date_coverage(hand.drop(columns="created_known"))["models"].tolist() == [7, 1, 1]
+
+
+def test_placeholder_date_is_the_collectors_rule():
+    # one definition: the collector's is_placeholder, any time in the placeholder's minute
+    stamps = [ht.PLACEHOLDER_CREATED, "2022-03-02T23:29:59.999Z", "2022-03-02T23:29:03.999Z",
+              "2022-03-02T23:30:00.000Z", None]
+    rows = pd.DataFrame({"id": [f"m{i}" for i in range(len(stamps))], "created_at": stamps})
+    coverage = ht.date_coverage(rows).set_index("status")["models"].to_dict()
+    assert coverage == {"known": 2, "placeholder": 2, "missing": 1}
+    verdicts = [is_placeholder(parse_iso(s) if s else None) for s in stamps]
+    assert verdicts == [True, True, False, False, True]
+    assert ht.PLACEHOLDER_CREATED == PLACEHOLDER_CREATED_AT and is_placeholder(parse_iso(PLACEHOLDER_CREATED_AT))
 
 
 def test_bad_period_and_top(hand):
