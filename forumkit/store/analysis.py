@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ..errors import StoreError
 from .base import Connection
 
 
@@ -73,7 +74,7 @@ class AnalysisReads(Connection):
         known = {r[1] for r in self.db.execute("PRAGMA table_info(hub_models)")}
         unknown = [c for c in columns if c not in known]
         if unknown:
-            raise ValueError(f"hub_models has no column {', '.join(unknown)}")
+            raise StoreError(f"hub_models has no column {', '.join(unknown)}", hint="use the columns of docs/schema.md")
         return self.db.execute(f"SELECT {', '.join(columns)} FROM hub_models WHERE endpoint = ? ORDER BY id",
                                (endpoint,)).fetchall()
 

@@ -95,7 +95,8 @@ def resolve_mapping(mapping: FamilyMapping | str | PathLike[str] | None) -> Fami
 
 def model_family(rows: pd.DataFrame, mapping: FamilyMapping | str | PathLike[str] | None = None, *,
                  vocabulary=None) -> pd.Series:
-    """Each row's model family (see the module): model_type, else a tag, else a base model, else ``unknown``.
+    """Each row's model family (see :mod:`forumkit.analysis.hubtrends`): model_type, else a tag, else a base
+    model, else ``unknown``.
 
     ``mapping``: a :class:`FamilyMapping`, the path of a ``pattern,family`` CSV, or None for the shipped one;
     ``vocabulary``: the :class:`~forumkit.collect.mentions.ModelVocabulary` for base model names (default: forumkit's).

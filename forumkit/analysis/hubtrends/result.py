@@ -23,7 +23,7 @@ __all__ = ["HubTrends", "hub_trends", "write_tables"]
 @dataclass
 class HubTrends:
     """The tables of :func:`hub_trends`. ``types``: model_type, models (dated), share (of dated models),
-    most first; ``forum``/``contrast``: :func:`forum_vs_hub` and :func:`trend_contrast`, None without a
+    most first; ``forum``/``contrast``: :func:`~.forum.forum_vs_hub` and :func:`~.forum.trend_contrast`, None without a
     forum with model mentions in the store."""
 
     period: str

@@ -77,7 +77,8 @@ def _selected_categories(cats: pd.DataFrame, wanted: tuple[str, ...]) -> set[int
 
 def _population(store: Store, forum_id: int, design: SampleDesign) -> pd.DataFrame:
     """The filtered population: item_id, created_at (UTC), stratum; sorted by item_id."""
-    topics = pd.DataFrame(store.sampling_topics(forum_id), columns=["topic_id", "created_at", "category_id", "pinned", "accepted", "about", "posts"])
+    topics = pd.DataFrame(store.sampling_topics(forum_id),
+                          columns=["topic_id", "created_at", "category_id", "pinned", "accepted", "about", "posts"])
     if topics.empty:
         raise StoreError(f"{store.path} holds no topics", hint=SCRAPE_FIRST)
     cats = _categories(store, forum_id)
