@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import yaml
 
-from forumkit.errors import ForumkitError
+from forumkit.errors import CodebookError
 
 if TYPE_CHECKING:  # pandas is imported only when a table is asked for
     import pandas as pd
@@ -24,19 +24,6 @@ __all__ = ["Code", "Codebook", "CodebookError", "TABLE_COLUMNS"]
 
 #: Columns of :meth:`Codebook.table`, in order.
 TABLE_COLUMNS = ("code_id", "parent_id", "depth", "category", "subcategory", "name", "definition")
-
-
-class CodebookError(ForumkitError):
-    """A codebook that cannot be read, is invalid, or has no code by that id or path.
-
-    ``problems`` holds the :class:`~forumkit.coding.codebook.validate.Problem` list when the error comes from validation.
-    """
-
-    hint = "check the file with: forumkit codebook validate FILE"
-
-    def __init__(self, message: str, *, hint: str | None = None, problems: Sequence[Any] = ()) -> None:
-        super().__init__(message, hint=hint)
-        self.problems = list(problems)
 
 
 def _norm(text: str) -> str:
