@@ -268,7 +268,9 @@ def test_a_spent_quota_blocks_the_next_request_before_any_429(generated, tmp_pat
 def test_client_side_rate_limit(hub, tmp_path):
     collect(hub, tmp_path / "h.db", HubOptions(limit=200), rate=600)  # 10 requests a second
     times = [r.time for r in listing_requests(hub)]
-    assert len(times) == 4 and min(b - a for a, b in zip(times, times[1:])) >= 0.095
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    # paced at the client; arrival times at the server jitter by a few milliseconds on a busy machine
+    assert len(times) == 4 and min(gaps) >= 0.07 and sum(gaps) / len(gaps) >= 0.098, gaps
 
 
 def test_transient_errors_are_retried(hub, tmp_path):
