@@ -159,8 +159,10 @@ class ForumTables(Connection):
         )
         self.db.executemany("DELETE FROM model_mentions WHERE forum_id = ? AND post_id = ?",
                             [(forum_id, p.id) for p in posts])
-        self.db.executemany("DELETE FROM parse_fallbacks WHERE forum_id = ? AND post_id = ?",
-                            [(forum_id, p.id) for p in posts])
+        for start in range(0, len(posts), 500):  # one statement per 500 posts: most posts never fall back
+            ids = [p.id for p in posts[start:start + 500]]
+            marks = ",".join("?" * len(ids))
+            self.db.execute(f"DELETE FROM parse_fallbacks WHERE forum_id = ? AND post_id IN ({marks})", (forum_id, *ids))
         self.db.executemany("INSERT INTO parse_fallbacks VALUES (?, ?, ?)",
                             [(forum_id, p.id, x.fallback) for p, x in zip(posts, parsed) if x.fallback])
         self.db.executemany(

@@ -111,7 +111,8 @@ class DiscourseClient(PoliteClient):
         if status == 404:
             return NotFound(f"{url} was not found (404)", url=url, status=404,
                             hint="check the forum URL, the category, or whether the topic is public")
-        return ForumError(f"{url} answered HTTP {status}", url=url, status=status, hint="check the forum URL and options")
+        return ForumError(f"{url} answered HTTP {status}", url=url, status=status,
+                          hint="check the forum URL and options")
 
     def _load_robots(self) -> Protego:
         """robots.txt: 4xx means no rules; 5xx and network errors are retried, then fatal."""
