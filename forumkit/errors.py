@@ -4,11 +4,27 @@ Every error a user can cause or meet (bad input, a forum that misbehaves, a
 store that cannot be opened) is a :class:`ForumkitError`. Each carries what went
 wrong and a hint of what to do, so that the CLI can print a single line
 ``error: <what>; <hint>`` and exit 1 instead of a traceback.
+
+The tree::
+
+    ForumkitError
+    ├── UsageError           an option or argument that cannot work
+    ├── StoreError           the SQLite store cannot be used
+    ├── RemoteError          a remote service failed; carries ``url`` and ``status``
+    │   ├── ForumError       ... a Discourse forum
+    │   │   ├── ForumUnavailable, BadResponse, NotFound, RobotsDisallowed
+    │   └── HubError         ... the Hugging Face Hub
+    │       ├── HubUnavailable, HubBadResponse, HubRefused
+    ├── StudioError          Label Studio cannot be installed, started, reached or used
+    └── CodebookError        a codebook that cannot be read or is invalid
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
+
+#: What the CLI prints on Ctrl-C, wherever it lands (a crawl, a command, the start-up imports).
+INTERRUPTED = "interrupted: everything stored so far is kept; run the same command again to resume"
 
 
 class ForumkitError(Exception):
@@ -41,8 +57,16 @@ class StoreError(ForumkitError):
     hint = "check the --db path, or scrape a forum into it first"
 
 
-class ForumError(ForumkitError):
-    """A forum answered in a way the scraper cannot use. Carries the URL."""
+# -- remote services -----------------------------------------------------------
+
+
+class RemoteError(ForumkitError):
+    """A remote service answered in a way forumkit cannot use, or not at all.
+
+    ``url`` is the request that failed, ``status`` its HTTP status (None when no
+    answer came: a timeout, a reset). Collectors commit what they stored before
+    each request, so the default hint is to run the command again.
+    """
 
     hint = "nothing stored was lost: run the same command again to resume"
 
@@ -52,8 +76,12 @@ class ForumError(ForumkitError):
         self.status = status
 
 
+class ForumError(RemoteError):
+    """A Discourse forum answered in a way the scraper cannot use."""
+
+
 class ForumUnavailable(ForumError):
-    """The forum kept failing (5xx, timeouts, resets) after every retry."""
+    """The forum kept failing (5xx, timeouts, resets, 429s) after every retry."""
 
 
 class BadResponse(ForumError):
@@ -70,10 +98,38 @@ class RobotsDisallowed(ForumError):
     hint = "ask the forum's operators, or pass --ignore-robots if you have their permission"
 
 
+class HubError(RemoteError):
+    """The Hugging Face Hub answered in a way the collector cannot use."""
+
+
+class HubUnavailable(HubError):
+    """The Hub kept failing (5xx, timeouts, resets, 429s) after every retry."""
+
+
+class HubBadResponse(HubError):
+    """The Hub sent something that is not the JSON array of models the API promises."""
+
+
+class HubRefused(HubError):
+    """The Hub refused the request (4xx other than 429): a bad filter, a wrong endpoint, no access."""
+
+    hint = "check --endpoint and the filters"
+
+
+# -- the coding stage ------------------------------------------------------------
+
+
+class StudioError(ForumkitError):
+    """Label Studio cannot be installed, started, reached or used."""
+
+    hint = "check `forumkit studio status`, or start it with `forumkit studio up`"
+
+
 class CodebookError(ForumkitError):
     """A codebook that cannot be read, is invalid, or has no code by that id or path.
 
-    ``problems`` holds the :class:`~forumkit.coding.codebook.validate.Problem` list when the error comes from validation.
+    ``problems`` holds the :class:`~forumkit.coding.codebook.validate.Problem` list when the error comes from
+    validation.
     """
 
     hint = "check the file with: forumkit codebook validate FILE"

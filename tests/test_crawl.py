@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import sqlite3
@@ -13,7 +14,8 @@ import pytest
 
 from forumkit.collect.discourse.client import DiscourseClient
 from forumkit.collect.discourse.crawl import CrawlOptions, Crawler
-from forumkit.errors import ForumUnavailable, RobotsDisallowed
+from forumkit.__main__ import STARTUP_PAUSE_ENV
+from forumkit.errors import INTERRUPTED, ForumUnavailable, RobotsDisallowed
 from forumkit.fakes.discourse import FakeDiscourse, Fault
 from forumkit.store import Store
 
@@ -277,14 +279,57 @@ def test_ctrl_c_stops_cleanly_and_resumes(forum, tmp_path):
     with FakeDiscourse(forum, latency=0.08) as srv:
         proc = subprocess.Popen([sys.executable, "-m", "forumkit", "scrape", srv.url, "--db", str(db), "--rate", "0",
                                  "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2.0)
+        # Ctrl-C once the crawl has provably started: the server has answered some of its ~46 requests.
+        deadline = time.monotonic() + 120
+        while len(srv.requests) < 6 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert proc.poll() is None and len(srv.requests) >= 6, "the crawl did not start, or ended too soon"
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
         assert proc.returncode == 130, stderr
-        assert "interrupted" in stderr and "Traceback" not in stderr
+        assert [line for line in stderr.splitlines() if line.strip()] == [INTERRUPTED], stderr
+        with sqlite3.connect(db) as con:  # stopped mid-crawl: the run stays open, to resume
+            assert con.execute("SELECT count(*) FROM crawl_runs WHERE status = 'running'").fetchone()[0] == 1
         done = scrape_cli(srv.url, db)
         assert done.returncode == 0, done.stderr
     assert_matches_truth(db, forum)
+
+
+def test_ctrl_c_during_start_up_imports_is_the_same_one_line(tmp_path):
+    marker = tmp_path / "importing"
+    proc = subprocess.Popen([sys.executable, "-m", "forumkit", "stats", "--db", str(tmp_path / "x.db")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, STARTUP_PAUSE_ENV: str(marker)})
+    deadline = time.monotonic() + 60
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert marker.exists(), "forumkit never reached its start-up imports"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert [line for line in stderr.splitlines() if line.strip()] == [INTERRUPTED], stderr
+
+
+def test_parse_fallbacks_are_kept_counted_and_shown(forum, tmp_path):
+    truth = forum.ground_truth()
+    topic, author = next(iter(truth["topics"])), next(iter(truth["users"]))
+    deep = forum.add_post(topic, author, "<div>" * 3000 + "nested too deep<p>still kept</p>")
+    swallowed = forum.add_post(topic, author, "<p class='x>an attribute quote never closed</p><p>after</p>")
+    db = tmp_path / "p.db"
+    with FakeDiscourse(forum) as srv:
+        res = subprocess.run([sys.executable, "-m", "forumkit", "scrape", srv.url, "--db", str(db), "--rate", "0"],
+                             capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "posts stored (2 with HTML the parser could not read" in " ".join(res.stderr.split())
+    with sqlite3.connect(db) as con:
+        flagged = dict(con.execute("SELECT post_id, reason FROM parse_fallbacks"))
+        texts = dict(con.execute("SELECT id, text FROM posts WHERE id IN (?, ?)", (deep, swallowed)))
+    assert set(flagged) == {deep, swallowed} and "2048" in flagged[deep]
+    assert texts == {deep: "nested too deep still kept", swallowed: "an attribute quote never closed after"}
+    stats = subprocess.run([sys.executable, "-m", "forumkit", "stats", "--db", str(db)], capture_output=True,
+                           text=True, timeout=120)
+    assert stats.returncode == 0, stats.stderr
+    assert "2 posts with HTML the parser could not read" in " ".join(stats.stdout.split())
 
 
 def test_retry_after_forms():

@@ -59,7 +59,7 @@ def crawl(http: httpx.Client) -> dict[str, dict[int, dict]]:
     site = http.get("/site.json").json()
     topic_ids: set[int] = set()
     slugs = {c["id"]: c["slug"] for c in site["categories"]}
-    paths = [f"{slugs[c['parent_category_id']]}/{c['slug']}" if c["parent_category_id"] else c["slug"]
+    paths = [f"{slugs[c['parent_category_id']]}/{c['slug']}" if c.get("parent_category_id") else c["slug"]
              for c in site["categories"]]
     lists = ["/latest.json"] + [f"/c/{path}/{c['id']}/none.json" for path, c in zip(paths, site["categories"])]
     for url in lists:
@@ -199,7 +199,8 @@ def test_site_and_categories(forum: FakeForum, http: httpx.Client) -> None:
     assert {"post_types", "trust_levels", "groups", "filters", "top_tags", "archetypes"} <= set(site)
     flat = {c["id"]: c for c in site["categories"]}
     course = next(c for c in flat.values() if c["name"] == "Course")
-    assert any(c["parent_category_id"] == course["id"] for c in flat.values())
+    assert any(c.get("parent_category_id") == course["id"] for c in flat.values())
+    assert all("parent_category_id" not in c for c in flat.values() if c["id"] == course["id"])  # top level
     assert course["topic_url"] == f"/t/about-the-course-category/{forum.categories[course['id']].topic_id}"
     top = http.get("/categories.json").json()["category_list"]["categories"]
     assert all("parent_category_id" not in c for c in top) and "subcategory_list" not in top[0]

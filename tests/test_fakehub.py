@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -308,9 +309,12 @@ def test_served_from_the_command_line():
         assert "fake Hub at" in proc.stdout.readline()
         response = httpx.get(f"http://127.0.0.1:{port}/api/models?full=true", timeout=10)
         assert len(response.json()) == 20 and response.links["next"]["url"].startswith(f"http://127.0.0.1:{port}/")
+        proc.send_signal(signal.SIGINT)  # Ctrl-C stops it as it stops any forumkit command: exit 130
+        assert proc.wait(timeout=10) == 130
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def test_listing_query_parses_without_http():

@@ -242,6 +242,21 @@ def test_parse_model_is_pure():
     assert model.languages == ("en",) and model.datasets == ("squad",) and model.has_metrics and model.has_card
 
 
+def test_one_placeholder_rule_for_datetimes_and_stored_strings():
+    from datetime import datetime, timezone
+
+    from forumkit.collect.hub import is_placeholder
+
+    for value in ("2022-03-02T23:29:04.000Z", "2022-03-02T23:29:59.999Z", "2022-03-02T23:29:04+00:00", None, "junk",
+                  datetime(2022, 3, 2, 23, 29, 30, tzinfo=timezone.utc)):
+        assert is_placeholder(value), value
+    for value in ("2022-03-02T23:30:00.000Z", "2022-03-02T23:29:03.999Z",
+                  datetime(2022, 3, 2, 23, 30, tzinfo=timezone.utc)):
+        assert not is_placeholder(value), value
+    placeholder_second = parse_model({"id": "a/b", "createdAt": "2022-03-02T23:29:45.000Z"})
+    assert not placeholder_second.created_known and placeholder_second.created_at == "2022-03-02T23:29:45.000Z"
+
+
 # -- politeness and errors -------------------------------------------------------------------------
 
 def test_429_ratelimit_and_retry_after_are_honoured(hub, tmp_path):
@@ -268,7 +283,9 @@ def test_a_spent_quota_blocks_the_next_request_before_any_429(generated, tmp_pat
 def test_client_side_rate_limit(hub, tmp_path):
     collect(hub, tmp_path / "h.db", HubOptions(limit=200), rate=600)  # 10 requests a second
     times = [r.time for r in listing_requests(hub)]
-    assert len(times) == 4 and min(b - a for a, b in zip(times, times[1:])) >= 0.095
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    # paced at the client; arrival times at the server jitter by a few milliseconds on a busy machine
+    assert len(times) == 4 and min(gaps) >= 0.07 and sum(gaps) / len(gaps) >= 0.098, gaps
 
 
 def test_transient_errors_are_retried(hub, tmp_path):

@@ -358,6 +358,18 @@ def test_very_deep_nesting():
     assert parse_cooked("<div>" * 5000 + "deep<p>after</p>").text == "deep after"
 
 
+DEEP = "<div>" * 5000 + "deep<p>after</p>"  # past libxml2's 2048 levels
+SWALLOWED = "<p class='x>broken attr</p><p>after</p>"  # libxml2 swallows the text into the attribute
+
+
+def test_a_fallback_keeps_the_text_and_says_why():
+    for html, text, why in ((DEEP, "deep after", "deeper"), (SWALLOWED, "broken attr after", "no text")):
+        post = parse_cooked(html)
+        assert post.text == text and post.fallback is not None and why in post.fallback
+    assert all(parse_cooked(html).fallback is None for html in ("<p>fine</p>", "<p></p>", "", None, "<br>"))
+    assert parse_cooked("<div>" * 500 + "deep" + "</div>" * 500).fallback is None
+
+
 def test_never_raises_on_garbage():
     rng = random.Random(20240101)
     alphabet = "<>/=\"' &;#abcdpqrstu\n\t\x00\x0b\u00a0\u200bé中🤗-:!"

@@ -9,6 +9,10 @@ One module per step of a study registers its commands on the root app.
 from __future__ import annotations
 
 import logging
+import signal
+import sys
+
+from forumkit.errors import INTERRUPTED
 
 from . import aggregate, agreement, codebook, hub, report, sample, scrape, studio  # noqa: F401  (registers their commands)
 from .common import app
@@ -17,6 +21,25 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Entry point of the `forumkit` command."""
+    """Entry point of the `forumkit` command.
+
+    A Ctrl-C ends with exit 130 and one line, wherever it lands: inside a command
+    (:func:`~forumkit.cli.common.one_line_errors` turns it into exit 130), in
+    Typer's own parsing (which does the same), or on the way out.
+    """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code == 130:
+            interrupted()
+        raise
+    except KeyboardInterrupt:
+        interrupted()
+
+
+def interrupted() -> None:
+    """Say that Ctrl-C stopped the command and exit 130; a second Ctrl-C cannot cut this short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    print(INTERRUPTED, file=sys.stderr, flush=True)
+    raise SystemExit(130)

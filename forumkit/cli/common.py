@@ -31,8 +31,7 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except ForumkitError as exc:
             err.print(f"[red]error:[/] {escape(exc.one_line())}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            err.print("interrupted: everything stored so far is kept; run the same command again to resume")
+        except KeyboardInterrupt:  # the entry point (forumkit.cli.main) says so in one line
             raise typer.Exit(130) from None
 
     return wrapper

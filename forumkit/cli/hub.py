@@ -9,7 +9,7 @@ from typing import Callable, Iterator, Optional
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from forumkit.collect.discourse.crawl import iso_date
+from forumkit.collect.runstate import iso_date
 from forumkit.errors import ForumkitError
 from forumkit.collect.export import FORMATS
 from forumkit.collect.hub import (DEFAULT_RATE, HubClient, HubCollector, HubOptions, HubProgress, HubResult, export_hub_models,

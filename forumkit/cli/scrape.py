@@ -11,7 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from forumkit.collect.discourse.client import DEFAULT_FORUM, DEFAULT_RATE, DEFAULT_USER_AGENT, DiscourseClient
-from forumkit.collect.discourse.crawl import CrawlOptions, CrawlProgress, CrawlResult, Crawler, iso_date
+from forumkit.collect.discourse.crawl import CrawlOptions, CrawlProgress, CrawlResult, Crawler
+from forumkit.collect.runstate import iso_date
 from forumkit.collect.export import FORMATS, TABLES, export_table, write_frame
 from forumkit.collect.mentions import ModelVocabulary
 from forumkit.store import Store
@@ -60,8 +61,11 @@ def run_scrape(url: str, db: Path, options: CrawlOptions, *, rate: float, user_a
             result = crawler.run()
     if not quiet:
         how = "resumed and finished" if result.resumed else "finished"
+        fallbacks = (f" ({result.parse_fallbacks} with HTML the parser could not read: text kept as a plain tag "
+                     "strip, see `forumkit stats`)" if result.parse_fallbacks else "")
         err.print(f"crawl {how}: {result.topics_listed} topics listed, {result.topics_fetched} fetched one by one, "
-                  f"{result.posts_stored} posts stored, {result.requests} requests -> {db}")
+                  f"{result.posts_stored} posts stored{fallbacks}, {result.requests} requests -> {db}",
+                  highlight=False, soft_wrap=True)
     return result
 
 
@@ -153,6 +157,8 @@ def print_summary(summary: StoreSummary) -> None:
               f"{c['categories']} categories, {c['tags']} tags")
     out.print(f"posts from {summary.first_post} to {summary.last_post} ({summary.months} months); "
               f"{summary.accepted_share:.0%} of topics have an accepted answer")
+    out.print(f"{summary.parse_fallbacks} posts with HTML the parser could not read (text kept as a plain tag strip, "
+              "without code, quote or link counts)", highlight=False)
     table = Table("category", "topics", "posts", title="by forum category")
     for name, topics, posts in summary.by_category:
         table.add_row(name, str(topics), str(posts or 0))

@@ -110,6 +110,22 @@ class ForumTables(Connection):
         self.db.execute("UPDATE posts SET removed_at = ? WHERE forum_id = ? AND topic_id = ? AND removed_at IS NULL",
                         (now, forum_id, topic_id))
 
+    def topic_titles(self, forum_id: int, topic_ids: Sequence[int]) -> dict[int, str]:
+        """topic id -> title, of the stored topics among ``topic_ids``."""
+        if not topic_ids:
+            return {}
+        marks = ",".join("?" * len(topic_ids))
+        rows = self.db.execute(f"SELECT id, title FROM topics WHERE forum_id = ? AND id IN ({marks})",
+                               (forum_id, *topic_ids))
+        return {r[0]: r[1] for r in rows}
+
+    def listed_totals(self, forum_id: int, topic_id: int) -> tuple[int, int | None, bool] | None:
+        """(posts_count, highest_post_number, has_accepted_answer) as the forum's listing last gave them."""
+        row = self.db.execute(
+            "SELECT posts_count, highest_post_number, has_accepted_answer FROM topics WHERE forum_id = ? AND id = ?",
+            (forum_id, topic_id)).fetchone()
+        return (row[0], row[1], bool(row[2])) if row else None
+
     def topic_ids(self, forum_id: int) -> set[int]:
         return {r[0] for r in self.db.execute("SELECT id FROM topics WHERE forum_id = ?", (forum_id,))}
 
@@ -143,6 +159,12 @@ class ForumTables(Connection):
         )
         self.db.executemany("DELETE FROM model_mentions WHERE forum_id = ? AND post_id = ?",
                             [(forum_id, p.id) for p in posts])
+        for start in range(0, len(posts), 500):  # one statement per 500 posts: most posts never fall back
+            ids = [p.id for p in posts[start:start + 500]]
+            marks = ",".join("?" * len(ids))
+            self.db.execute(f"DELETE FROM parse_fallbacks WHERE forum_id = ? AND post_id IN ({marks})", (forum_id, *ids))
+        self.db.executemany("INSERT INTO parse_fallbacks VALUES (?, ?, ?)",
+                            [(forum_id, p.id, x.fallback) for p, x in zip(posts, parsed) if x.fallback])
         self.db.executemany(
             "INSERT INTO model_mentions VALUES (?,?,?,?,?,?,?)",
             [(forum_id, p.id, p.topic_id, model, *counts)
@@ -173,6 +195,41 @@ class ForumTables(Connection):
         return len(gone)
 
     # -- summaries ------------------------------------------------------------
+
+    def post_span(self, forum_id: int) -> tuple[str | None, str | None, int]:
+        """(first post's created_at, last post's created_at, calendar months with posts) of live posts."""
+        row = self.db.execute(
+            "SELECT min(created_at), max(created_at), count(DISTINCT substr(created_at, 1, 7)) FROM posts"
+            " WHERE forum_id = ? AND removed_at IS NULL", (forum_id,)).fetchone()
+        return row[0], row[1], row[2] or 0
+
+    def topics_by_category(self, forum_id: int) -> list[tuple[str, int, int]]:
+        """(category name or "(none)", live topics, their live posts), most topics first."""
+        rows = self.db.execute(
+            """SELECT c.name, count(*), sum((SELECT count(*) FROM posts p WHERE p.forum_id = t.forum_id
+                   AND p.topic_id = t.id AND p.removed_at IS NULL))
+               FROM topics t LEFT JOIN categories c ON c.forum_id = t.forum_id AND c.id = t.category_id
+               WHERE t.forum_id = ? AND t.removed_at IS NULL GROUP BY c.name ORDER BY count(*) DESC""", (forum_id,))
+        return [(r[0] or "(none)", r[1], r[2] or 0) for r in rows]
+
+    def top_models(self, forum_id: int, limit: int = 10) -> list[tuple[str, int]]:
+        """(model, topics mentioning it), most mentioned first."""
+        rows = self.db.execute(
+            "SELECT model, count(DISTINCT topic_id) FROM model_mentions WHERE forum_id = ?"
+            " GROUP BY model ORDER BY 2 DESC, 1 LIMIT ?", (forum_id, limit))
+        return [(r[0], r[1]) for r in rows]
+
+    def accepted_share(self, forum_id: int) -> float:
+        """Share of live topics with an accepted answer (0 when there are none)."""
+        row = self.db.execute("SELECT avg(has_accepted_answer) FROM topics WHERE forum_id = ? AND removed_at IS NULL",
+                              (forum_id,)).fetchone()
+        return float(row[0] or 0.0)
+
+    def parse_fallback_count(self, forum_id: int) -> int:
+        """Live posts whose HTML was only tag-stripped (see ``parse_fallbacks``)."""
+        return self.db.execute(
+            "SELECT count(*) FROM parse_fallbacks f JOIN posts p ON p.forum_id = f.forum_id AND p.id = f.post_id"
+            " WHERE f.forum_id = ? AND p.removed_at IS NULL", (forum_id,)).fetchone()[0]
 
     def counts(self, forum_id: int | None = None) -> dict[str, int]:
         """Rows per table (live topics and posts only), for summaries and tests."""

@@ -94,7 +94,11 @@ class Post:
 
 @dataclass(frozen=True, slots=True)
 class ParsedPost:
-    """A post's clean text and features, as :func:`parse_cooked` finds them."""
+    """A post's clean text and features, as :func:`parse_cooked` finds them.
+
+    ``fallback`` is set when the HTML defeated the parser and the text is a crude tag strip
+    without features; the store keeps such posts and counts them (``parse_fallbacks``).
+    """
 
     text: str
     code: str
@@ -107,6 +111,7 @@ class ParsedPost:
     images: int
     oneboxes: tuple[str, ...]
     mentions: tuple[str, ...]
+    fallback: str | None = None  # why the HTML was only tag-stripped (no features), None when it parsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,3 +167,28 @@ class CrawlRun:
     started_at: str
 
 
+
+
+@dataclass(slots=True)
+class HubRun:
+    """A row of ``hub_runs``: one crawl of one Hub, resumable while ``status`` is running."""
+
+    id: int
+    endpoint: str
+    options: dict
+    started_at: str
+    next_url: str | None
+    since_modified: str | None  # the previous run's watermark this run stops at
+    max_modified: str | None  # this run's watermark so far
+    models: int
+    malformed: int
+    requests: int
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedEntry:
+    """A Hub listing entry the collector could not read, kept as served (``hub_malformed``)."""
+
+    model_id: str | None
+    problem: str
+    raw: str  # the entry as served, JSON

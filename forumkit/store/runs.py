@@ -75,3 +75,9 @@ class RunTables(Connection):
             "SELECT id FROM topics WHERE forum_id = ? AND removed_at IS NULL AND last_posted_at >= ?",
             (forum_id, after))]
 
+    def last_crawl(self, forum_id: int) -> tuple[str, str | None, int] | None:
+        """(started_at, finished_at or None while running, requests) of the forum's newest crawl run."""
+        row = self.db.execute(
+            "SELECT started_at, finished_at, requests FROM crawl_runs WHERE forum_id = ? ORDER BY id DESC LIMIT 1",
+            (forum_id,)).fetchone()
+        return (row[0], row[1], row[2]) if row else None

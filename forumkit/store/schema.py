@@ -108,6 +108,12 @@ CREATE TABLE IF NOT EXISTS posts (
     PRIMARY KEY (forum_id, id)
 );
 CREATE INDEX IF NOT EXISTS posts_by_topic ON posts (forum_id, topic_id, post_number);
+CREATE TABLE IF NOT EXISTS parse_fallbacks (   -- posts whose HTML defeated the parser: text is a crude tag strip
+    forum_id    INTEGER NOT NULL,
+    post_id     INTEGER NOT NULL,
+    reason      TEXT NOT NULL,             -- what went wrong, one line
+    PRIMARY KEY (forum_id, post_id)
+);
 CREATE TABLE IF NOT EXISTS model_mentions (
     forum_id    INTEGER NOT NULL,
     post_id     INTEGER NOT NULL,

@@ -32,7 +32,7 @@ from typing import Callable
 
 import httpx
 
-from forumkit.errors import ForumkitError
+from forumkit.errors import StudioError
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,6 @@ DEFAULT_WORKDIR = Path("forumkit-work") / "studio"
 ADMIN_EMAIL = "admin@forumkit.local"
 FIRST_START_TIMEOUT = 300.0
 RESTART_TIMEOUT = 120.0
-
-
-class StudioError(ForumkitError):
-    """Label Studio cannot be installed, started, reached or used."""
-
-    hint = "check `forumkit studio status`, or start it with `forumkit studio up`"
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,14 @@ Politeness rules, in the order they apply to every request:
 4. 5xx, timeouts, connection resets and bodies that are not the promised JSON
    are retried with exponential backoff and jitter (tenacity), then raised as
    :class:`ForumUnavailable` or :class:`BadResponse` naming the URL.
+
+Rules 2 to 4 are :class:`~forumkit.collect.polite.PoliteClient`'s, which the
+Hub client shares; this module adds robots.txt and Discourse's ways of saying
+how long to wait.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,8 +31,9 @@ import httpx
 from protego import Protego
 
 from forumkit import __version__
-from forumkit.collect.polite import Pacer, RateLimited, Transient, WaitCallback, polite_call, retry_after_header
-from forumkit.errors import BadResponse, ForumError, ForumUnavailable, NotFound, RobotsDisallowed, UsageError
+from forumkit.collect.polite import Params, PoliteClient, WaitCallback, retry_after_header
+from forumkit.errors import (BadResponse, ForumError, ForumUnavailable, NotFound, RemoteError, RobotsDisallowed,
+                             UsageError)
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +58,15 @@ def retry_after_seconds(response: httpx.Response, default: float = 10.0) -> floa
     return default
 
 
-class DiscourseClient:
+class DiscourseClient(PoliteClient):
     """Fetch JSON from one Discourse forum politely. Use as a context manager.
 
     >>> with DiscourseClient("https://discuss.huggingface.co") as forum:  # doctest: +SKIP
     ...     site = forum.get_json("/site.json")
     """
+
+    unavailable = ForumUnavailable
+    bad_response = BadResponse
 
     def __init__(
         self,
@@ -78,60 +85,44 @@ class DiscourseClient:
             raise UsageError(f"'{base_url}' is not a forum URL", hint="give it with its scheme, e.g. "
                                                                      "https://discuss.huggingface.co")
         self.base_url = base_url.rstrip("/")
-        self.rate = rate
-        self.user_agent = user_agent
         self.respect_robots = respect_robots
-        self.retries = retries
-        self.backoff = backoff
-        self.backoff_max = backoff_max
-        self.on_wait = on_wait
-        self.requests = 0  # HTTP requests sent, robots.txt included
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            headers={"User-Agent": user_agent, "Accept": "application/json"},
-            timeout=timeout,
-            follow_redirects=True,
-        )
         self._robots: Protego | None = None
-        self._pacer = Pacer(lambda: self.interval, self._notify)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> "DiscourseClient":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(base_url=self.base_url, rate=rate, user_agent=user_agent, timeout=timeout, retries=retries,
+                         backoff=backoff, backoff_max=backoff_max, on_wait=on_wait)
 
     # -- politeness -------------------------------------------------------------
 
     @property
     def interval(self) -> float:
         """Seconds between two requests: the rate limit, or robots.txt's Crawl-delay if slower."""
-        interval = 60.0 / self.rate if self.rate > 0 else 0.0
+        interval = super().interval
         if self._robots is not None and self.respect_robots:
             delay = self._robots.crawl_delay(self.user_agent)
             if delay:
                 interval = max(interval, float(delay))
         return interval
 
-    def _notify(self, seconds: float, reason: str) -> None:
-        if self.on_wait:
-            self.on_wait(seconds, reason)
+    def _rate_limit_wait(self, response: httpx.Response) -> float:
+        """Retry-After (the per-IP middleware's text/plain 429), else the JSON ``extras.wait_seconds``."""
+        return retry_after_seconds(response)
+
+    def _refused(self, response: httpx.Response, url: str) -> RemoteError:
+        status = response.status_code
+        if status == 404:
+            return NotFound(f"{url} was not found (404)", url=url, status=404,
+                            hint="check the forum URL, the category, or whether the topic is public")
+        return ForumError(f"{url} answered HTTP {status}", url=url, status=status,
+                          hint="check the forum URL and options")
 
     def _load_robots(self) -> Protego:
         """robots.txt: 4xx means no rules; 5xx and network errors are retried, then fatal."""
-        url = f"{self.base_url}/robots.txt"
         try:
-            response, _ = self._send("/robots.txt", None)
-        except NotFound:
-            return Protego.parse("")
+            response, _ = self.fetch("/robots.txt", decode=False)
         except ForumError as exc:
             if exc.status is not None and 400 <= exc.status < 500:
                 return Protego.parse("")
             raise
-        log.debug("robots.txt from %s: %d bytes", url, len(response.text))
+        log.debug("robots.txt from %s: %d bytes", self.base_url, len(response.text))
         return Protego.parse(response.text)
 
     def allowed(self, path: str) -> bool:
@@ -144,49 +135,13 @@ class DiscourseClient:
 
     # -- requests ---------------------------------------------------------------
 
-    def get_json(self, path: str, params: dict[str, Any] | list[tuple[str, Any]] | None = None) -> Any:
+    def get_json(self, path: str, params: Params = None) -> Any:
         """GET ``path`` (relative to the forum) and return its JSON, politely.
 
         Raises RobotsDisallowed, NotFound, ForumUnavailable or BadResponse, each naming the URL.
         """
-        full = str(self._http.build_request("GET", path, params=params).url)
+        full = self.url_of(path, params)
         relative = full[len(self.base_url):]
         if not self.allowed(relative):
             raise RobotsDisallowed(f"robots.txt of {self.base_url} disallows {relative}", url=full)
-        return self._send(path, params)[1]
-
-    def _send(self, path: str, params: Any) -> tuple[httpx.Response, Any]:
-        url = str(self._http.build_request("GET", path, params=params).url)
-        return polite_call(lambda: self._attempt(path, params, url), url=url, pacer=self._pacer,
-                           retries=self.retries, backoff=self.backoff, backoff_max=self.backoff_max,
-                           notify=self._notify, unavailable=ForumUnavailable, bad_response=BadResponse)
-
-    def _attempt(self, path: str, params: Any, url: str) -> tuple[httpx.Response, Any]:
-        """One request. Returns the response and its decoded JSON (None for robots.txt)."""
-        self._pacer.wait()
-        self.requests += 1
-        try:
-            response = self._http.get(path, params=params)
-        except httpx.TransportError as exc:
-            raise Transient(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
-        status = response.status_code
-        if status == 429:
-            raise RateLimited(retry_after_seconds(response))
-        if status >= 500:
-            raise Transient(f"HTTP {status}", status=status)
-        if status == 404:
-            raise NotFound(f"{url} was not found (404)", url=url, status=404,
-                           hint="check the forum URL, the category, or whether the topic is public")
-        if status >= 400:
-            raise ForumError(f"{url} answered HTTP {status}", url=url, status=status,
-                             hint="check the forum URL and options")
-        if path.endswith("robots.txt"):
-            return response, None
-        content_type = response.headers.get("Content-Type", "")
-        if "json" not in content_type:
-            raise Transient(f"{content_type or 'no content type'} instead of JSON", status=status, bad_body=True)
-        try:
-            return response, json.loads(response.content)
-        except ValueError as exc:
-            detail = f"{exc.msg} at byte {exc.pos} of {len(response.content)}" if hasattr(exc, "msg") else str(exc)
-            raise Transient(f"invalid JSON ({detail})", status=status, bad_body=True) from exc
+        return self.fetch(path, params)[1]

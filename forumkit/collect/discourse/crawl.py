@@ -34,14 +34,15 @@ topics active within ``recheck_days`` before the previous crawl, or by
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Callable, Iterable, Sequence
 from urllib.parse import parse_qsl, urlsplit
 
 from forumkit.dates import iso_date  # noqa: F401  (the one date parser; the commands import it from here)
-from forumkit.errors import BadResponse, NotFound, RobotsDisallowed, UsageError
 from forumkit.collect.mentions import ModelVocabulary
+from forumkit.collect.runstate import Bookkeeper, Progress, shift
+from forumkit.errors import BadResponse, NotFound, RobotsDisallowed, UsageError
 from forumkit.store import CrawlRun, Store
 from .client import DiscourseClient
 from .parse import ParsedPost, parse_cooked
@@ -86,7 +87,7 @@ class CrawlOptions:
 
 
 @dataclass
-class CrawlProgress:
+class CrawlProgress(Progress):
     """What a progress display needs; the crawl updates it and calls the callback."""
 
     phase: str = "starting"
@@ -94,10 +95,7 @@ class CrawlProgress:
     topics_done: int = 0
     topics_listed: int = 0
     posts_stored: int = 0
-    requests: int = 0
-    waiting: float = 0.0
-    wait_reason: str = ""
-    resumed: bool = False
+    parse_fallbacks: int = 0  # posts stored whose HTML was only tag-stripped
 
 
 @dataclass
@@ -109,12 +107,7 @@ class CrawlResult:
     topics_listed: int
     topics_fetched: int
     posts_stored: int
-    stats: dict = field(default_factory=dict)
-
-
-def _shift(iso: str, delta: timedelta) -> str:
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")) + delta
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    parse_fallbacks: int  # of the posts stored, those whose HTML was only tag-stripped (kept, no features)
 
 
 class Crawler:
@@ -138,7 +131,6 @@ class Crawler:
         self._scope: set[int] | None = None  # category ids, None = all
         self._fetched = 0
         self._listed_topics = 0
-        self._counted = 0
 
     # -- public -----------------------------------------------------------------
 
@@ -156,10 +148,8 @@ class Crawler:
                             "let it finish, then run again with the new options")
             self.options = CrawlOptions.from_json(run.options)
             log.info("resuming crawl run %d at phase %s", run.id, run.phase)
-        self.run_state = run
         self.state.resumed = resumed
-        self.client.on_wait = self._on_wait
-        requests_before = self._counted = self.client.requests
+        self.books = Bookkeeper(self.client, self.state, self.progress)
 
         phases = ["categories", "listing", "posts", "topics"]
         for phase in phases[phases.index(run.phase) if run.phase in phases else len(phases):]:
@@ -170,8 +160,8 @@ class Crawler:
                 run.cursor = {}
                 self._save(run)
         store.finish_run(run)
-        return CrawlResult(forum_id, run.id, resumed, self.client.requests - requests_before,
-                           self._listed_topics, self._fetched, self.state.posts_stored)
+        return CrawlResult(forum_id, run.id, resumed, self.books.requests, self._listed_topics, self._fetched,
+                           self.state.posts_stored, self.state.parse_fallbacks)
 
     def _start_run(self, forum_id: int) -> CrawlRun:
         """A new run: incremental from the last finished run of the same scope, else from scratch.
@@ -188,7 +178,7 @@ class Crawler:
         recheck: list[int] = []
         if last is not None:
             # Topics active shortly before the last crawl may have been edited since, without a bump.
-            after = _shift(last.started_at, -timedelta(days=self.options.recheck_days))
+            after = shift(last.started_at, -timedelta(days=self.options.recheck_days))
             recheck = self.store.recently_active_topics(forum_id, after)
         return self.store.start_run(forum_id, mine, last, recheck)
 
@@ -196,21 +186,10 @@ class Crawler:
 
     def _enter(self, phase: str) -> None:
         self.state.phase = phase
-        self._tick()
-
-    def _tick(self) -> None:
-        self.state.requests = self.client.requests
-        if self.progress:
-            self.progress(self.state)
-
-    def _on_wait(self, seconds: float, reason: str) -> None:
-        self.state.waiting, self.state.wait_reason = seconds, reason
-        self._tick()
-        self.state.waiting, self.state.wait_reason = 0.0, ""
+        self.books.tick()
 
     def _save(self, run: CrawlRun) -> None:
-        run.requests += self.client.requests - self._counted
-        self._counted = self.client.requests
+        run.requests += self.books.new_requests()
         self.store.save_run(run)
 
     def _get(self, path: str, params: dict | list | None = None):
@@ -301,7 +280,7 @@ class Crawler:
     def _phase_listing(self, run: CrawlRun) -> None:
         sources = self._listing_sources()
         watermark = None if self.options.full_refresh or not run.since_bumped_at else \
-            _shift(run.since_bumped_at, -WATERMARK_MARGIN)
+            shift(run.since_bumped_at, -WATERMARK_MARGIN)
         floor = max(filter(None, [watermark, self.options.since]), default=None)
         source_index = run.cursor.get("source", 0)
         page = run.cursor.get("page", 0)
@@ -335,7 +314,7 @@ class Crawler:
                     if not topic.pinned:
                         run.max_bumped_at = max(filter(None, [run.max_bumped_at, topic.bumped_at]), default=None)
                 self._save(run)
-            self._tick()
+            self.books.tick()
 
     @staticmethod
     def _next_page(more_url: str | None, page: int) -> int:
@@ -394,7 +373,7 @@ class Crawler:
                 self._store_posts(wanted)
                 run.cursor["before"] = before = lowest
                 self._save(run)
-            self._tick()
+            self.books.tick()
             if lowest <= stop_id or (self.options.since and min(p.created_at for p in posts) < self.options.since):
                 break
 
@@ -409,19 +388,15 @@ class Crawler:
         parsed = [parse_cooked(p.cooked) for p in changed]
         if titles is None:
             firsts = [p.topic_id for p in changed if p.post_number == 1]
-            titles = self._titles(firsts)
+            titles = self.store.topic_titles(self.forum_id, firsts)
         mentions = [self._mentions(p, x, titles) for p, x in zip(changed, parsed)]
         self.store.upsert_posts(self.forum_id, changed, parsed, mentions)
         self.state.posts_stored += len(changed)
+        fallbacks = [(p.id, x.fallback) for p, x in zip(changed, parsed) if x.fallback]
+        for post_id, why in fallbacks:
+            log.warning("post %d: %s; its text is a plain tag strip", post_id, why)
+        self.state.parse_fallbacks += len(fallbacks)
         return len(changed)
-
-    def _titles(self, topic_ids: Sequence[int]) -> dict[int, str]:
-        if not topic_ids:
-            return {}
-        marks = ",".join("?" * len(topic_ids))
-        rows = self.store.query(f"SELECT id, title FROM topics WHERE forum_id = ? AND id IN ({marks})",
-                                (self.forum_id, *topic_ids))
-        return {r["id"]: r["title"] for r in rows}
 
     def _mentions(self, post: Post, parsed: ParsedPost, titles: dict[int, str]) -> dict[str, tuple[int, int, int]]:
         assert self.vocabulary is not None
@@ -446,20 +421,17 @@ class Crawler:
                 self.store.dequeue_topic(self.forum_id, topic_id)
                 self._save(run)
             self.state.topics_done += 1
-            self._tick()
+            self.books.tick()
 
     def _complete_from_feed(self, topic_id: int, reason: str) -> bool:
         """Whether the post feed already gave this topic everything a topic fetch would."""
         if reason not in ("new", "changed"):
             return False
-        row = self.store.query(
-            "SELECT posts_count, highest_post_number, has_accepted_answer FROM topics WHERE forum_id = ? AND id = ?",
-            (self.forum_id, topic_id))
-        if not row:
+        listed = self.store.listed_totals(self.forum_id, topic_id)
+        if listed is None:
             return False
         stored, highest, has_accepted, _ = self.store.topic_post_summary(self.forum_id, topic_id)
-        complete = (stored == row[0]["posts_count"] and highest == row[0]["highest_post_number"]
-                    and has_accepted == bool(row[0]["has_accepted_answer"]))
+        complete = (stored, highest, has_accepted) == listed
         if complete:
             with self.store.transaction():
                 self.store.set_topic_fetched(self.forum_id, topic_id,

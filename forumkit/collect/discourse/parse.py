@@ -31,7 +31,9 @@ with bs4 4.15 + lxml 6.1), more than three times the whole parsing budget,
 while lxml builds the same tree in 30-60 us.
 
 Never raises: broken HTML yields its best text, and should anything still go
-wrong the post falls back to a crude tag strip.
+wrong the post falls back to a crude tag strip, and ``fallback`` says why, so
+that the crawl can count such posts (the store keeps them in ``parse_fallbacks``)
+instead of hiding them.
 """
 
 from __future__ import annotations
@@ -360,21 +362,22 @@ _TAG_RE = re.compile(r"<[^>]*>?")
 _HIDDEN_RE = re.compile(r"<(script|style|svg|template|noscript)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 
-def _fallback(markup: str) -> ParsedPost:
-    """Crude tag strip, for input the tree walk could not handle (no features)."""
+def _fallback(markup: str, why: str) -> ParsedPost:
+    """Crude tag strip, for input the tree walk could not handle (no features); ``why`` is kept with it."""
     try:
         text = _html.unescape(_TAG_RE.sub(" ", _HIDDEN_RE.sub(" ", _CONTROL_RE.sub("", markup))))
         text = unicodedata.normalize("NFC", " ".join(_INVISIBLE_RE.sub("", text).split()))
-    except Exception:  # noqa: BLE001 - never raise
-        text = ""
-    return ParsedPost(text, "", 0, 0, 0, (), 0, (), 0, (), ())
+    except Exception as exc:  # noqa: BLE001 - never raise
+        text, why = "", f"{why}; the tag strip failed too ({type(exc).__name__})"
+    return ParsedPost(text, "", 0, 0, 0, (), 0, (), 0, (), (), fallback=why)
 
 
 def parse_cooked(html: str | None) -> ParsedPost:
     """Parse a post's cooked HTML into its own words and features.
 
     ``None``, ``""`` and markup without text give an empty :class:`ParsedPost`.
-    Never raises.
+    Never raises: HTML the tree walk cannot handle gives a tag strip whose
+    ``fallback`` says why.
     """
     if html is None:
         return EMPTY
@@ -396,12 +399,13 @@ def parse_cooked(html: str | None) -> ParsedPost:
         walker = _Walker()
         walker.walk(root, False, 0)
         if walker.deep and any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
-            return _fallback(html)  # libxml2 dropped what lies deeper than 2048 levels
+            return _fallback(html, "nested deeper than the HTML parser's limit of 2048 elements")
         post = walker.result()
         if post == EMPTY:
             # Nothing at all: markup so broken that libxml2 swallowed the text
-            # (an attribute quote never closed); a tag strip does better.
-            return _fallback(html)
+            # (an attribute quote never closed); a tag strip does better, if it finds any.
+            stripped = _fallback(html, "the HTML parser found no text in markup that has some")
+            return stripped if stripped.text else EMPTY
         return post
-    except Exception:  # noqa: BLE001 - never raise on a post, whatever it holds
-        return _fallback(html)
+    except Exception as exc:  # noqa: BLE001 - never raise on a post, whatever it holds
+        return _fallback(html, f"the HTML parser failed ({type(exc).__name__}: {exc})")

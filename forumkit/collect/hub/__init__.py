@@ -14,12 +14,13 @@ cursor with every page.
 
 from __future__ import annotations
 
+from forumkit.errors import HubBadResponse, HubError, HubRefused, HubUnavailable
+from forumkit.store.records import HubRun
+
 from .client import DEFAULT_ENDPOINT, DEFAULT_RATE, HubClient, HubPage, list_models_params, resolve_endpoint
 from .collect import WATERMARK_MARGIN, HubCollector, HubOptions, HubProgress, HubResult
-from .errors import HubBadResponse, HubError, HubRefused, HubUnavailable
 from .export import HUB_COLUMNS, export_hub_models
 from .records import PLACEHOLDER_CREATED_AT, HubModel, MalformedModel, is_placeholder, parse_model
-from .storage import HubRun, HubTables
 
 __all__ = [
     "DEFAULT_ENDPOINT", "DEFAULT_RATE", "HubClient", "HubPage", "list_models_params", "resolve_endpoint",
@@ -27,5 +28,5 @@ __all__ = [
     "HubError", "HubUnavailable", "HubBadResponse", "HubRefused",
     "HUB_COLUMNS", "export_hub_models",
     "PLACEHOLDER_CREATED_AT", "HubModel", "MalformedModel", "is_placeholder", "parse_model",
-    "HubRun", "HubTables",
+    "HubRun",
 ]

@@ -25,7 +25,6 @@ every request has a timeout.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -36,8 +35,8 @@ from urllib.parse import urlencode, urljoin
 import httpx
 
 from forumkit import __version__
-from forumkit.collect.polite import Pacer, RateLimited, Transient, WaitCallback, polite_call, retry_after_header
-from .errors import HubBadResponse, HubRefused, HubUnavailable
+from forumkit.collect.polite import PoliteClient, Transient, WaitCallback, retry_after_header
+from forumkit.errors import HubBadResponse, HubRefused, HubUnavailable, RemoteError
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +104,16 @@ class HubPage:
     next_url: str | None
 
 
-class HubClient:
+class HubClient(PoliteClient):
     """Fetch ``/api/models`` pages from one Hub politely. Use as a context manager.
 
     >>> with HubClient("https://huggingface.co") as hub:  # doctest: +SKIP
     ...     page = hub.get_page(hub.models_url(author="google", limit=100))
     ...     page.items[0]["id"], page.next_url
     """
+
+    unavailable = HubUnavailable
+    bad_response = HubBadResponse
 
     def __init__(
         self,
@@ -126,24 +128,8 @@ class HubClient:
         on_wait: WaitCallback | None = None,
     ) -> None:
         self.endpoint = resolve_endpoint(endpoint)
-        self.rate = rate
-        self.retries = retries
-        self.backoff = backoff
-        self.backoff_max = backoff_max
-        self.on_wait = on_wait
-        self.requests = 0
-        self._http = httpx.Client(headers={"User-Agent": user_agent, "Accept": "application/json"},
-                                  timeout=timeout, follow_redirects=True)
-        self._pacer = Pacer(lambda: 60.0 / self.rate if self.rate > 0 else 0.0, self._notify)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> "HubClient":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(rate=rate, user_agent=user_agent, timeout=timeout, retries=retries, backoff=backoff,
+                         backoff_max=backoff_max, on_wait=on_wait)
 
     def models_url(self, *, author: str | None = None, pipeline_tag: str | None = None,
                    limit: int | None = None) -> str:
@@ -151,9 +137,29 @@ class HubClient:
         query = urlencode(list_models_params(author=author, pipeline_tag=pipeline_tag, limit=limit))
         return f"{self.endpoint}/api/models?{query}"
 
-    def _notify(self, seconds: float, reason: str) -> None:
-        if self.on_wait:
-            self.on_wait(seconds, reason)
+    # -- what the Hub does differently ----------------------------------------------
+
+    def _rate_limit_wait(self, response: httpx.Response) -> float | None:
+        return retry_after(response)
+
+    def _retryable(self, status: int) -> bool:
+        return status in RETRY_STATUSES or status >= 500
+
+    def _seen(self, response: httpx.Response) -> None:
+        """A response (even a 200) whose ``RateLimit`` says no request is left blocks the next one."""
+        quota_wait = ratelimit_wait(response)
+        if quota_wait is not None and response.status_code != 429:
+            self._pacer.block(quota_wait)
+
+    def _refused(self, response: httpx.Response, url: str) -> RemoteError:
+        status = response.status_code
+        return HubRefused(f"{url} answered HTTP {status}{_error_text(response)}", url=url, status=status,
+                          hint=_refusal_hint(status))
+
+    def _check_body(self, body: Any) -> None:
+        if not isinstance(body, list):
+            raise Transient(f"a JSON {type(body).__name__} instead of an array of models", status=200,
+                            bad_body=True)
 
     # -- requests ---------------------------------------------------------------
 
@@ -162,39 +168,7 @@ class HubClient:
 
         Raises HubUnavailable, HubBadResponse or HubRefused, each naming the URL.
         """
-        return polite_call(lambda: self._attempt(url), url=url, pacer=self._pacer, retries=self.retries,
-                           backoff=self.backoff, backoff_max=self.backoff_max, notify=self._notify,
-                           unavailable=HubUnavailable, bad_response=HubBadResponse)
-
-    def _attempt(self, url: str) -> HubPage:
-        self._pacer.wait()
-        self.requests += 1
-        try:
-            response = self._http.get(url)
-        except httpx.TransportError as exc:
-            raise Transient(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
-        status = response.status_code
-        quota_wait = ratelimit_wait(response)
-        if status == 429:
-            raise RateLimited(retry_after(response))
-        if quota_wait is not None:  # this one passed, but the window has no request left
-            self._pacer.block(quota_wait)
-        if status in RETRY_STATUSES or status >= 500:
-            raise Transient(f"HTTP {status}", status=status)
-        if status >= 400:
-            raise HubRefused(f"{url} answered HTTP {status}{_error_text(response)}", url=url, status=status,
-                             hint=_refusal_hint(status))
-        if "json" not in response.headers.get("Content-Type", ""):
-            kind = response.headers.get("Content-Type") or "no content type"
-            raise Transient(f"{kind} instead of JSON", status=status, bad_body=True)
-        try:
-            items = json.loads(response.content)
-        except ValueError as exc:
-            detail = f"{exc.msg} at byte {exc.pos} of {len(response.content)}" if hasattr(exc, "msg") else str(exc)
-            raise Transient(f"invalid JSON ({detail})", status=status, bad_body=True) from exc
-        if not isinstance(items, list):
-            raise Transient(f"a JSON {type(items).__name__} instead of an array of models", status=status,
-                             bad_body=True)
+        response, items = self.fetch(url)
         next_url = response.links.get("next", {}).get("url")
         return HubPage(url, items, urljoin(url, next_url) if next_url else None)
 

@@ -29,13 +29,14 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Callable
 
+from forumkit.collect.runstate import Bookkeeper, Progress, shift
 from forumkit.store import Store
+from forumkit.store.records import HubRun, MalformedEntry
 from .client import HubClient
 from .records import HubModel, MalformedModel, parse_model, quiet_card_warnings
-from .storage import HubRun, HubTables, MalformedEntry
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +67,15 @@ class HubOptions:
 
 
 @dataclass
-class HubProgress:
+class HubProgress(Progress):
     """What a progress display needs; the collector updates it and calls the callback."""
 
     models_stored: int = 0
     malformed: int = 0
     pages: int = 0
-    requests: int = 0
     listed: int = 0
     position: str | None = None  # last_modified of the last model listed
     limit: int | None = None
-    waiting: float = 0.0
-    wait_reason: str = ""
-    resumed: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,11 +89,6 @@ class HubResult:
     malformed: int
     stopped: str  # "end" (last page), "watermark" (reached the previous run) or "limit"
     options: HubOptions
-
-
-def _shift(iso: str, delta: timedelta) -> str:
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")) + delta
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 class HubCollector:
@@ -115,26 +107,25 @@ class HubCollector:
         self.state = HubProgress(limit=options.limit)
 
     def run(self) -> HubResult:
-        tables, endpoint = HubTables(self.store), self.client.endpoint
-        run = tables.open_run(endpoint)
+        store, endpoint = self.store, self.client.endpoint
+        run = store.open_hub_run(endpoint)
         resumed = run is not None
         if run is None:
-            since = None if self.options.full_refresh else tables.watermark(endpoint, self.options.scope())
-            run = tables.start_run(endpoint, self.options.to_json(), since_modified=since)
+            since = None if self.options.full_refresh else store.hub_watermark(endpoint, self.options.scope())
+            run = store.start_hub_run(endpoint, self.options.to_json(), since_modified=since)
         else:
             self.options = HubOptions.from_json(run.options)
             log.info("resuming hub run %d at %s", run.id, run.next_url or "the first page")
         options = self.options
         self.state = HubProgress(limit=options.limit, resumed=resumed, models_stored=run.models,
                                  malformed=run.malformed)
-        self.client.on_wait = self._on_wait
-        floor = _shift(run.since_modified, -WATERMARK_MARGIN) if run.since_modified else None
-        requests_before, stored_before = self.client.requests, run.models
-        counted = self.client.requests
+        books = Bookkeeper(self.client, self.state, self.progress)
+        floor = shift(run.since_modified, -WATERMARK_MARGIN) if run.since_modified else None
+        stored_before = run.models
         url: str | None = run.next_url or self.client.models_url(
             author=options.author, pipeline_tag=options.pipeline_tag, limit=options.limit)
         pages, malformed, stopped = 0, 0, "end"
-        self._tick()
+        books.tick()
         while url is not None:
             page = self.client.get_page(url)
             pages += 1
@@ -143,24 +134,23 @@ class HubCollector:
                 models = models[:max(0, options.limit - run.models)]
             full = options.limit is not None and run.models + len(models) >= options.limit
             url = None if reached_floor or full else page.next_url
-            with self.store.transaction():
-                tables.upsert_models(endpoint, models)
-                tables.add_malformed(endpoint, run.id, bad)
+            with store.transaction():
+                store.upsert_hub_models(endpoint, models)
+                store.add_hub_malformed(endpoint, run.id, bad)
                 run.models += len(models)
                 run.malformed += len(bad)
-                run.requests += self.client.requests - counted
-                counted = self.client.requests
+                run.requests += books.new_requests()
                 run.next_url = url
-                tables.save_run(run)
+                store.save_hub_run(run)
                 if url is None:
                     stopped = "limit" if full else "watermark" if reached_floor else "end"
-                    tables.finish_run(run, complete=not full)
+                    store.finish_hub_run(run, complete=not full)
             malformed += len(bad)
             self.state.pages += 1
             self.state.models_stored, self.state.malformed = run.models, run.malformed
-            self._tick()
-        return HubResult(endpoint, run.id, resumed, self.client.requests - requests_before, pages,
-                         run.models - stored_before, malformed, stopped, options)
+            books.tick()
+        return HubResult(endpoint, run.id, resumed, books.requests, pages, run.models - stored_before, malformed,
+                         stopped, options)
 
     def _read(self, items: list[Any], floor: str | None,
               run: HubRun) -> tuple[list[HubModel], list[MalformedEntry], bool]:
@@ -190,13 +180,3 @@ class HubCollector:
                         continue
                 models.append(model)
         return models, bad, False
-
-    def _tick(self) -> None:
-        self.state.requests = self.client.requests
-        if self.progress:
-            self.progress(self.state)
-
-    def _on_wait(self, seconds: float, reason: str) -> None:
-        self.state.waiting, self.state.wait_reason = seconds, reason
-        self._tick()
-        self.state.waiting, self.state.wait_reason = 0.0, ""

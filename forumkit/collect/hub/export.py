@@ -53,11 +53,8 @@ def _schema(fmt: str) -> pa.Schema:
 
 
 def _batches(store: Store, fmt: str, endpoint: str | None) -> Iterator[pa.RecordBatch]:
-    where, params = ("WHERE endpoint = ?", (endpoint,)) if endpoint else ("", ())
-    cursor = store.db.execute(
-        f"SELECT {', '.join(c.sql for c in HUB_COLUMNS)} FROM hub_models {where} ORDER BY endpoint, id", params)
     schema = _schema(fmt)
-    while rows := cursor.fetchmany(BATCH):
+    for rows in store.hub_model_rows([c.sql for c in HUB_COLUMNS], endpoint=endpoint, batch=BATCH):
         arrays = []
         for i, col in enumerate(HUB_COLUMNS):
             values = [r[i] for r in rows]

@@ -76,8 +76,23 @@ def _iso_of(raw: Any, parsed: datetime | None) -> str | None:
     return iso(parsed)
 
 
-def is_placeholder(created: datetime | None) -> bool:
-    """Whether a creation time is the pre-March-2022 placeholder (or missing): not a real date."""
+def is_placeholder(created: datetime | str | None) -> bool:
+    """Whether a creation time is missing or the pre-March-2022 placeholder: not a real date.
+
+    The one rule, for the Hub's datetimes and the store's ISO strings alike: any time in the placeholder's
+    minute counts (the Hub has served it with other seconds and fractions), and so does a string that is
+    not a date.
+
+    >>> is_placeholder("2022-03-02T23:29:04.000Z"), is_placeholder("2022-03-02T23:30:00.000Z")
+    (True, False)
+    """
+    if isinstance(created, str):
+        try:
+            created = datetime.fromisoformat(created.replace("Z", "+00:00"))
+        except ValueError:
+            return True
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=timezone.utc)
     return created is None or _PLACEHOLDER_FROM <= created < _PLACEHOLDER_UNTIL
 
 

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 
 from . import SAMPLE_PATH, FakeDiscourse, FakeForum, generate_forum
@@ -39,8 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         with server:
             print(f"fake Discourse at {server.url}  ({len(forum.topics)} topics; Ctrl-C to stop)", flush=True)
             threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt:  # the way to stop it: say so, and exit as an interrupted command does
+        print("fake Discourse stopped (Ctrl-C)", file=sys.stderr, flush=True)
+        return 130
     return 0
 
 

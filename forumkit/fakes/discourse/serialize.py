@@ -3,7 +3,12 @@
 Pure functions of the forum state (callers hold ``forum.lock``). Field sets and
 conditional keys follow ``PostSerializer``, ``TopicListItemSerializer``,
 ``SuggestedTopicSerializer``, ``CategorySerializer`` and the discourse-solved
-additions, as recorded in ``shared/notes/discourse-api.md``.
+additions, as recorded in ``shared/notes/discourse-api.md``, and every response
+validates against Discourse's published OpenAPI schema (tests/test_discourse_contract.py
+lists, with evidence, where the real site and so this fake differ from it). Where the
+schema requires a field that Discourse sends only to some users (``link_counts``,
+``reviewable_id``, the topic ``details`` permissions), the fake sends the value an
+anonymous reader would imply (empty, 0, false).
 """
 
 from __future__ import annotations
@@ -29,30 +34,28 @@ def basic_user(forum: FakeForum, user: User) -> dict[str, Any]:
             "avatar_template": avatar_template(forum, user)}
 
 
-def list_user(forum: FakeForum, user: User) -> dict[str, Any]:
-    """A member of a topic list's top-level ``users``; staff flags only when set."""
-    row = basic_user(forum, user)
-    row["trust_level"] = user.trust_level
-    if user.admin:
-        row["admin"] = True
-    if user.moderator:
-        row["moderator"] = True
-    return row
+def tag(forum: FakeForum, name: str) -> dict[str, Any]:
+    """A tag as the newest Discourse versions show it."""
+    return {"id": forum.tag_ids[name], "name": name, "slug": name}
 
 
 def tags(forum: FakeForum, topic: Topic, as_objects: bool) -> list[Any]:
     """Tag names (older Discourse) or ``{id, name, slug}`` objects (newest versions)."""
     if not as_objects:
         return list(topic.tags)
-    return [{"id": forum.tag_ids[name], "name": name, "slug": name} for name in topic.tags]
+    return [tag(forum, name) for name in topic.tags]
 
 
 def fancy_title(title: str) -> str:
     return html.escape(title, quote=False)
 
 
-def post(forum: FakeForum, item: Post, topic: Topic, *, raw: bool = False) -> dict[str, Any]:
-    """One post as ``PostSerializer`` shows it to an anonymous user (with solved's fields)."""
+def post(forum: FakeForum, item: Post, topic: Topic, *, raw: bool = False, in_topic: bool = True) -> dict[str, Any]:
+    """One post as ``PostSerializer`` shows it to an anonymous user (with solved's fields).
+
+    ``in_topic``: serialized within a topic view (/t/...), which adds ``read`` and ``link_counts`` and
+    counts reviewables (0: none); elsewhere ``reviewable_id`` is the post's reviewable, here none.
+    """
     author = forum.users[item.user_id]
     row: dict[str, Any] = {
         "id": item.id, "name": author.name, "username": author.username,
@@ -66,12 +69,12 @@ def post(forum: FakeForum, item: Post, topic: Topic, *, raw: bool = False) -> di
         "primary_group_name": None, "flair_name": None, "flair_url": None, "flair_bg_color": None,
         "flair_color": None, "flair_group_id": None, "version": item.version, "can_edit": False,
         "can_delete": False, "can_recover": False, "can_see_hidden_post": False, "can_wiki": False,
-        "read": True, "user_title": None, "bookmarked": False,
+        "user_title": None, "bookmarked": False,
         "actions_summary": [{"id": 2, "count": item.like_count}] if item.like_count else [],
         "moderator": author.moderator, "admin": author.admin, "staff": author.staff, "user_id": author.id,
         "hidden": item.hidden, "trust_level": author.trust_level, "deleted_at": None,
         "user_deleted": item.user_deleted, "edit_reason": None, "can_view_edit_history": True, "wiki": False,
-        "reviewable_id": None, "reviewable_score_count": 0, "reviewable_score_pending_count": 0,
+        "reviewable_id": 0 if in_topic else None, "reviewable_score_count": 0, "reviewable_score_pending_count": 0,
         "can_accept_answer": False, "can_unaccept_answer": False,
         "accepted_answer": topic.accepted_answer_post_id == item.id,
         "topic_accepted_answer": topic.accepted_answer_post_id is not None,
@@ -80,10 +83,11 @@ def post(forum: FakeForum, item: Post, topic: Topic, *, raw: bool = False) -> di
         row["cooked_hidden"] = True
     if item.action_code:
         row["action_code"] = item.action_code
-    links = _EXTERNAL_LINK.findall(item.cooked) if not item.hidden else []
-    if links:
+    if in_topic:
+        row["read"] = True
+        links = _EXTERNAL_LINK.findall(item.cooked) if not item.hidden else []
         row["link_counts"] = [
-            {"url": url, "internal": False, "reflection": False, "title": text or None, "clicks": 0}
+            {"url": url, "internal": False, "reflection": False, "title": text or url, "clicks": 0}
             for url, text in dict(links).items()
         ]
     target = forum.post_by_number(topic.id, item.reply_to_post_number) if item.reply_to_post_number else None
@@ -97,7 +101,7 @@ def post(forum: FakeForum, item: Post, topic: Topic, *, raw: bool = False) -> di
 
 def latest_post(forum: FakeForum, item: Post, topic: Topic) -> dict[str, Any]:
     """An entry of ``/posts.json``: the post with ``raw``, an excerpt and its topic's title."""
-    row = post(forum, item, topic, raw=True)
+    row = post(forum, item, topic, raw=True, in_topic=False)
     text, truncated = excerpt(item.cooked)
     row.update({
         "topic_title": topic.title, "topic_html_title": fancy_title(topic.title),
@@ -137,9 +141,6 @@ def topic_list_item(forum: FakeForum, topic: Topic, as_objects: bool) -> dict[st
     last = forum.users.get(topic.last_post_user_id or topic.user_id)
     row.update({"has_summary": False, "last_poster_username": last.username if last else None,
                 "pinned_globally": topic.pinned_globally, "can_have_answer": topic.accepted_answer_post_id is None})
-    if topic.pinned_at is not None:
-        first = forum.posts[topic.post_ids[0]]
-        row["excerpt"] = excerpt(first.cooked, 200)[0]
     return row
 
 
@@ -168,6 +169,8 @@ def _topic_summary(forum: FakeForum, topic: Topic, as_objects: bool) -> dict[str
         "liked": None, "tags": tags(forum, topic, as_objects), "tags_descriptions": {}, "views": topic.views,
         "like_count": topic.like_count, "category_id": topic.category_id, "featured_link": None,
         "has_accepted_answer": topic.accepted_answer_post_id is not None,
+        # Discourse sends an excerpt of pinned topics only (include_excerpt?); the schema requires it of all
+        "excerpt": excerpt(forum.posts[topic.post_ids[0]].cooked, 200)[0] if topic.post_ids else "",
     }
 
 
@@ -183,7 +186,9 @@ def category(forum: FakeForum, item: Category, stats: dict[int, dict[str, int]],
         "description": f"<p>{html.escape(item.description, quote=False)}</p>" if item.description else None,
         "description_text": item.description or None, "description_excerpt": item.description or None,
         "topic_url": f"/t/{definition.slug}/{definition.id}" if definition else None,
-        "read_restricted": item.read_restricted, "permission": None, "notification_level": 1,
+        "read_restricted": item.read_restricted, "permission": None, "notification_level": 1, "can_edit": False,
+        "topic_template": None, "topic_title_placeholder": None, "allow_global_tags": False,
+        "required_tag_groups": [], "read_only_banner": None,
         "has_children": bool(children), "subcategory_count": len(children) if children else None,
         "sort_order": None, "sort_ascending": None, "show_subcategory_list": False, "num_featured_topics": 3,
         "default_view": None, "subcategory_list_style": "rows_with_featured_topics", "default_top_period": "all",
@@ -191,9 +196,9 @@ def category(forum: FakeForum, item: Category, stats: dict[int, dict[str, int]],
         "uploaded_logo": None, "uploaded_logo_dark": None, "uploaded_background": None,
         "uploaded_background_dark": None, "style_type": "square", "emoji": None, "icon": None,
     }
-    if flat:
+    if item.parent_category_id is not None:  # BasicCategorySerializer#include_parent_category_id?
         row["parent_category_id"] = item.parent_category_id
-    else:
+    if not flat:
         row.update({f"topics_{period}": counts.get(period, 0) for period in ("day", "week", "month", "year")})
         row.update({"topics_all_time": counts.get("all", 0), "subcategory_ids": children,
                     "is_uncategorized": item.name == "Uncategorized"})

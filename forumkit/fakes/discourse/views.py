@@ -26,6 +26,22 @@ PRINT_CHUNK_SIZE = 1000
 LATEST_POSTS_PAGE = 50
 JSON = "application/json; charset=utf-8"
 NOT_FOUND = "The requested URL or resource could not be found."
+#: ``Notification.types`` (app/models/notification.rb), as /site.json lists them.
+NOTIFICATION_TYPES = {name: number for number, name in enumerate((
+    "mentioned", "replied", "quoted", "edited", "liked", "private_message", "invited_to_private_message",
+    "invitee_accepted", "posted", "moved_post", "linked", "granted_badge", "invited_to_topic", "custom",
+    "group_mentioned", "group_message_summary", "watching_first_post", "topic_reminder", "liked_consolidated",
+    "post_approved", "code_review_commit_approved", "membership_request_accepted",
+    "membership_request_consolidated", "bookmark_reminder", "reaction", "votes_released", "event_reminder",
+    "event_invitation", "chat_mention", "chat_message", "chat_invitation", "chat_group_mention", "chat_quoted",
+    "assigned", "question_answer_user_commented", "watching_category_or_tag", "new_features", "admin_problems",
+    "linked_consolidated"), start=1)}
+#: What a topic's ``details`` says a reader may do: all false for an anonymous reader.
+DETAILS_PERMISSIONS = (
+    "can_edit", "can_move_posts", "can_delete", "can_remove_allowed_users", "can_create_post",
+    "can_reply_as_new_topic", "can_flag_topic", "can_convert_topic", "can_review_topic", "can_close_topic",
+    "can_archive_topic", "can_split_merge_topic", "can_edit_staff_notes", "can_toggle_topic_visibility",
+    "can_pin_unpin_topic", "can_moderate_category")
 
 Query = dict[str, list[str]]
 
@@ -73,7 +89,7 @@ def route(forum: FakeForum, options: Options, path: str, query: Query, query_str
     try:
         with forum.lock:
             if parts == ["site"]:
-                return site(forum)
+                return site(forum, options)
             if parts == ["categories"]:
                 return categories(forum, query)
             if parts == ["latest"]:
@@ -118,7 +134,7 @@ def topic_list(
             following["no_definitions"] = "true"
         listing["more_topics_url"] = f"{base}?{urlencode(sorted(following.items()))}"
     listing["topics"] = [serialize.topic_list_item(forum, t, options.tags_as_objects) for t in topics]
-    body = {"users": [serialize.list_user(forum, forum.users[uid]) for uid in user_ids],
+    body = {"users": [serialize.basic_user(forum, forum.users[uid]) for uid in user_ids],
             "primary_groups": [], "flair_groups": [], "topic_list": listing}
     return Reply(200, body)
 
@@ -170,7 +186,7 @@ def categories(forum: FakeForum, query: Query) -> Reply:
                                          "categories": rows}})
 
 
-def site(forum: FakeForum) -> Reply:
+def site(forum: FakeForum, options: Options) -> Reply:
     """/site.json: the flat category list (subcategories with ``parent_category_id``) and site facts."""
     stats = _category_stats(forum)
     visible = sorted((c for c in forum.categories.values() if forum.category_visible(c)), key=lambda c: c.position)
@@ -181,21 +197,31 @@ def site(forum: FakeForum) -> Reply:
                 tag_counts[tag] = tag_counts.get(tag, 0) + 1
     uncategorized = next((c.id for c in visible if c.name == "Uncategorized"), None)
     menu = ["latest", "top", "categories"]
+    top_tags = sorted(tag_counts, key=lambda t: (-tag_counts[t], t))[:20]
     return Reply(200, {
-        "default_archetype": "regular",
-        "notification_types": {"mentioned": 1, "replied": 2, "quoted": 3, "edited": 4, "liked": 5},
+        "default_archetype": "regular", "notification_types": NOTIFICATION_TYPES,
         "post_types": {"regular": 1, "moderator_action": 2, "small_action": 3, "whisper": 4},
         "trust_levels": {"newuser": 0, "basic": 1, "member": 2, "regular": 3, "leader": 4},
         "groups": [], "filters": ["latest", "unread", "new", "unseen", "top", "read", "posted", "bookmarks"],
-        "periods": ["all", "yearly", "quarterly", "monthly", "weekly", "daily"],
+        "homepage_choices": [], "periods": ["all", "yearly", "quarterly", "monthly", "weekly", "daily"],
         "top_menu_items": menu, "anonymous_top_menu_items": menu, "uncategorized_category_id": uncategorized,
+        "user_field_max_length": 2048,
         "post_action_types": [{"id": 2, "name_key": "like", "name": "Like", "description": "Like this post",
-                               "short_description": "Like this post", "is_flag": False, "is_custom_flag": False}],
+                               "short_description": "Like this post", "is_flag": False, "require_message": False,
+                               "enabled": True, "applies_to": ["Post"], "is_used": True, "position": 0,
+                               "auto_action_type": False, "system": True}],
         "topic_flag_types": [], "can_create_tag": False, "can_tag_topics": False, "can_tag_pms": False,
-        "top_tags": sorted(tag_counts, key=lambda t: (-tag_counts[t], t))[:20], "wizard_required": False,
+        "tags_filter_regexp": "[/\\?#\\[\\]@!\\$&'\\(\\)\\*\\+,;=\\.%\\\\`^\\s|\\{\\}\"<>]+",
+        "top_tags": [serialize.tag(forum, name) for name in top_tags] if options.tags_as_objects else top_tags,
+        "wizard_required": False, "topic_featured_link_allowed_category_ids": [],
+        "user_themes": [{"theme_id": 1, "name": "Default", "default": True, "color_scheme_id": None}],
+        "user_color_schemes": [], "default_light_color_scheme": None, "default_dark_color_scheme": None,
+        "censored_regexp": [], "custom_emoji_translation": {}, "watched_words_replace": None,
+        "watched_words_link": None,
         "archetypes": [{"id": "regular", "name": "Regular Topic", "options": []},
                        {"id": "banner", "name": "Banner", "options": []}],
-        "user_fields": [], "auth_providers": [],
+        "user_fields": [], "auth_providers": [], "full_name_required_for_signup": False,
+        "full_name_visible_in_signup": True, "email_configured": True,
         "categories": [serialize.category(forum, c, stats, flat=True) for c in visible],
     })
 
@@ -285,7 +311,7 @@ def single_post(forum: FakeForum, post_id: int) -> Reply:
     topic = forum.topics.get(item.topic_id) if item else None
     if item is None or topic is None or not forum.topic_accessible(topic) or not forum.post_visible(item):
         return not_found()
-    return Reply(200, serialize.post(forum, item, topic, raw=True))
+    return Reply(200, serialize.post(forum, item, topic, raw=True, in_topic=False))
 
 
 def _topic_body(
@@ -328,13 +354,13 @@ def _topic_body(
         "deleted_at": None, "user_id": topic.user_id, "featured_link": None,
         "pinned_globally": topic.pinned_globally, "pinned_at": topic.pinned_at, "pinned_until": None,
         "image_url": None, "slow_mode_seconds": 0, "draft": None, "draft_key": f"topic_{topic.id}",
-        "draft_sequence": None, "unpinned": None, "pinned": topic.pinned_at is not None,
+        "draft_sequence": 0, "unpinned": None, "pinned": topic.pinned_at is not None,
         "current_post_number": current, "highest_post_number": topic.highest_post_number, "deleted_by": None,
-        "actions_summary": [], "chunk_size": CHUNK_SIZE, "bookmarked": False, "bookmarks": [],
+        "has_deleted": False, "actions_summary": [], "chunk_size": CHUNK_SIZE, "bookmarked": False, "bookmarks": [],
         "topic_timer": None, "message_bus_last_id": 0, "participant_count": len(counts),
         "show_read_indicator": False, "thumbnails": None, "slow_mode_enabled_until": None,
-        "details": {"can_create_post": False, "can_reply_as_new_topic": False, "can_flag_topic": False,
-                    "notification_level": 1, "participants": participants,
+        "details": {**dict.fromkeys(DETAILS_PERMISSIONS, False), "notification_level": 1,
+                    "participants": participants,
                     "created_by": serialize.basic_user(forum, creator),
                     "last_poster": serialize.basic_user(forum, last_poster)},
     })

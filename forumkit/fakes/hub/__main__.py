@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 
 from . import FakeHub, generate_models
@@ -33,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         with server:
             print(f"fake Hub at {server.url}  ({args.models} models; Ctrl-C to stop)", flush=True)
             threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt:  # the way to stop it: say so, and exit as an interrupted command does
+        print("fake Hub stopped (Ctrl-C)", file=sys.stderr, flush=True)
+        return 130
     return 0
 
 
