@@ -284,8 +284,9 @@ def test_client_side_rate_limit(hub, tmp_path):
     collect(hub, tmp_path / "h.db", HubOptions(limit=200), rate=600)  # 10 requests a second
     times = [r.time for r in listing_requests(hub)]
     gaps = [b - a for a, b in zip(times, times[1:])]
-    # paced at the client; arrival times at the server jitter by a few milliseconds on a busy machine
-    assert len(times) == 4 and min(gaps) >= 0.07 and sum(gaps) / len(gaps) >= 0.098, gaps
+    # paced at the client (0.1 s apart); arrival times at the server jitter by some milliseconds on a busy
+    # machine, and the first request also opens the connection, so its arrival lags more than the others'
+    assert len(times) == 4 and min(gaps) >= 0.07 and sum(gaps) / len(gaps) >= 0.09, gaps
 
 
 def test_transient_errors_are_retried(hub, tmp_path):
