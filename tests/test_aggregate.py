@@ -34,7 +34,7 @@ from forumkit.store import Store, utcnow
 from .conftest import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]
-CODEBOOKS = ROOT / "codebooks"
+CODEBOOKS = ROOT / "forumkit" / "codebooks"
 CHALLENGES = load_codebook(CODEBOOKS / "hf-challenges.yaml")
 BENEFITS = load_codebook(CODEBOOKS / "hf-benefits.yaml")
 
@@ -541,7 +541,7 @@ from forumkit.analysis.aggregate import Aggregator, iter_coded
 from forumkit.coding.codebook import load_codebook
 def peak():  # this process's own peak RSS in MiB (ru_maxrss would count the parent's pages before exec)
     return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
-books = [load_codebook(f"codebooks/{n}.yaml") for n in ("hf-challenges", "hf-benefits")]
+books = [load_codebook(f"forumkit/codebooks/{n}.yaml") for n in ("hf-challenges", "hf-benefits")]
 import statsmodels.stats.proportion, pyarrow.parquet  # noqa: everything imported before the baseline
 before, start = peak(), time.perf_counter()
 agg = Aggregator(level="category", period="month").fit(

@@ -22,8 +22,8 @@ from forumkit.errors import UsageError
 from .conftest import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]
-CHALLENGES_YAML = ROOT / "codebooks" / "hf-challenges.yaml"
-BENEFITS_YAML = ROOT / "codebooks" / "hf-benefits.yaml"
+CHALLENGES_YAML = ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml"
+BENEFITS_YAML = ROOT / "forumkit" / "codebooks" / "hf-benefits.yaml"
 needs_shared = pytest.mark.skipif(not SHARED.exists(), reason=f"the SANER 2024 reference data is not at {SHARED}")
 
 # The paper's names, written out here so that a change in the import (or in the data) shows up.

@@ -28,7 +28,7 @@ from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.coding.qdpx import NAMESPACE, build_qdpx, export_qdpx
 from forumkit.store import Store, utcnow
 
-CODEBOOKS = Path(__file__).resolve().parents[1] / "codebooks"
+CODEBOOKS = Path(__file__).resolve().parents[1] / "forumkit" / "codebooks"
 CREATED = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
 STUDIO = "http://studio.test:8080"
 ALICE, BOB, CAROL = "alice@lab.test", "bob@lab.test", "carol@lab.test"

@@ -47,7 +47,7 @@ def report_dir(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("report")
     assert forumkit("demo", "--workdir", str(work / "demo"), "-q").returncode == 0
     db = work / "demo" / "sample.db"
-    book = load_codebook(ROOT / "codebooks" / "hf-challenges.yaml")
+    book = load_codebook(ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml")
     codes = [code.id for _, code in book.codes()]
     with sqlite3.connect(db) as con:
         topics = con.execute("SELECT id, created_at FROM topics WHERE pinned = 0 ORDER BY id LIMIT 120").fetchall()
@@ -56,7 +56,7 @@ def report_dir(tmp_path_factory) -> Path:
     coded = work / "coded.csv"
     pd.DataFrame(rows, columns=["topic", "code", "date"]).to_csv(coded, index=False)
     res = forumkit("report", "--db", str(db), "--coded", str(coded), "--item-col", "topic", "--code-col", "code",
-                   "--date-col", "date", "--codebook", str(ROOT / "codebooks" / "hf-challenges.yaml"),
+                   "--date-col", "date", "--codebook", str(ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml"),
                    "--period", "quarter", "--out", str(work / "report"))
     assert res.returncode == 0, res.stderr
     return work / "report"

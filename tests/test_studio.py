@@ -30,8 +30,8 @@ from .studio_fixtures import studio, studio_template  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-CHALLENGES = load_codebook(ROOT / "codebooks" / "hf-challenges.yaml")
-BENEFITS = load_codebook(ROOT / "codebooks" / "hf-benefits.yaml")
+CHALLENGES = load_codebook(ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml")
+BENEFITS = load_codebook(ROOT / "forumkit" / "codebooks" / "hf-benefits.yaml")
 _users = itertools.count(1)
 
 
@@ -253,7 +253,7 @@ def one_error_line(res: subprocess.CompletedProcess) -> str:
 
 
 def test_clear_errors(studio, forum_db, tmp_path):
-    good = str(ROOT / "codebooks" / "hf-challenges.yaml")
+    good = str(ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml")
     items = tmp_path / "items.csv"
     pd.DataFrame({"item_id": [topic_ids(forum_db, 1)[0], 999_999]}).to_csv(items, index=False)
     base = ["studio", "push", "--db", str(forum_db), "--url", studio.url, "--token", studio.token]
