@@ -31,7 +31,7 @@ from forumkit.errors import UsageError
 from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store, utcnow
 
-from .conftest import SHARED
+from .conftest import SHARED, needs_saner2024
 
 ROOT = Path(__file__).resolve().parents[1]
 CODEBOOKS = ROOT / "forumkit" / "codebooks"
@@ -333,7 +333,7 @@ def test_missing_column_names_file_column_and_columns_found(tmp_path):
         load_coded(tmp_path / "coded.xlsx")
 
 
-@pytest.mark.skipif(not (SHARED / "All_Codes.csv").exists(), reason="SANER 2024 data not available")
+@needs_saner2024
 def test_the_papers_all_codes_by_tag():
     coded = load_coded(SHARED / "All_Codes.csv", item="Topic#", code="Code", category="Tag")
     assert len(coded) == 1183 and coded["item"].nunique() == 455 and coded["date"].isna().all()
@@ -509,10 +509,10 @@ def test_cli_on_a_file(tmp_path):
     assert lines[0].startswith("| period | period_start | group |") and len(lines) == 2 + 12 * 2 * 17
     assert "rows written to" in res.stderr
     res = forumkit("--coded", csv, "--item-col", "Topic#", "--out", tmp_path / "x.csv")
-    assert res.returncode == 1 and res.stderr.count("\n") == 1
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
     assert "has no column 'Topic#'" in res.stderr and "--item-col" in res.stderr
     res = forumkit("--coded", csv, "--item-col", "topic", "--code-col", "label", "--out", tmp_path / "x.xlsx")
-    assert res.returncode == 1 and "unknown suffix" in res.stderr
+    assert res.returncode == 2 and "unknown suffix" in res.stderr
 
 
 def test_cli_on_a_store(coded_store, tmp_path):
@@ -530,7 +530,7 @@ def test_cli_on_a_store(coded_store, tmp_path):
     coders = pd.read_csv(tmp_path / "coders.csv")
     assert row(coders, group=BOB, code_id=CUSTOM)[["n", "n_items"]].tolist() == [2, 3]
     res = forumkit("--db", db, "--codebook", CODEBOOKS / "hf-benefits.yaml", "--out", tmp_path / "x.csv")
-    assert res.returncode == 1 and "not in the codebook hf-benefits" in res.stderr
+    assert res.returncode == 2 and "not in the codebook hf-benefits" in res.stderr
 
 
 # -- scale -----------------------------------------------------------------------------------------------------------

@@ -299,7 +299,7 @@ def test_cli_writes_a_valid_qdpx_and_reports_errors_on_one_line(coded, tmp_path)
         SCHEMA.assertValid(etree.fromstring(archive.read("project.qde")))
     bad = subprocess.run([sys.executable, "-m", "forumkit", "export", "qdpx", "--db", str(db), "--project", "1",
                           "--out", str(tmp_path / "study.xml")], capture_output=True, text=True, timeout=60, env=env)
-    assert bad.returncode == 1
+    assert bad.returncode == 2
     lines = bad.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and ".qdpx" in lines[0]
 

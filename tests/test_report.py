@@ -26,18 +26,12 @@ def forumkit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
 
 @pytest.fixture(scope="module")
 def chromium() -> tuple[str, str]:
-    """Debian's chromium and chromedriver; installed with apt-get when missing and we may (CI runs as root)."""
+    """Debian's chromium and chromedriver, which .ci/setup installs (the README's test command runs it first)."""
     browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (browser and driver) and shutil.which("apt-get") and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"], capture_output=True,
-                       timeout=900)
-        if not shutil.which("chromium"):
-            subprocess.run(["apt-get", "update", "-q"], capture_output=True, timeout=600)
-            subprocess.run(["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"], capture_output=True,
-                           timeout=900)
-        browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (browser and driver):
-        pytest.skip("Debian's chromium and chromium-driver are not installed and cannot be installed here")
+        missing = " and ".join(name for name, path in (("chromium", browser), ("chromedriver", driver)) if not path)
+        pytest.fail(f"{missing} not found on PATH: run .ci/setup (as root it installs Debian's chromium and "
+                    "chromium-driver with apt-get)", pytrace=False)
     return browser, driver
 
 
