@@ -19,13 +19,13 @@ TOP_ROWS = 15
 @one_line_errors
 def aggregate(
     db: Optional[Path] = path_option(None, "--db", help="The forumkit store: its pulled project, or (with "
-                                                         "--coded) the dates and categories of the file's items."),
+                                                        "--coded) the dates and categories of the file's items."),
     project: Optional[int] = typer.Option(None, help="forumkit's project id (see `studio projects`)."),
     view: Optional[str] = typer.Option(None, help="consensus (each item's agreed codes) or coders (every "
                                                   "coder's own); default: consensus."),
     adjudicator: Optional[str] = typer.Option(None, help="Coder whose codes decide the items they coded."),
     coded: Optional[Path] = path_option(None, "--coded", help="A coded table instead: CSV or Parquet, read in "
-                                                               "batches."),
+                                                              "batches."),
     item_col: str = typer.Option("item", "--item-col", help="Column of item ids in --coded."),
     code_col: str = typer.Option("code", "--code-col", help="Column of codes in --coded."),
     date_col: Optional[str] = typer.Option(None, "--date-col", help="Column of dates in --coded (ISO-8601 or "
@@ -44,7 +44,7 @@ def aggregate(
     extrapolate: bool = typer.Option(False, "--extrapolate", help="Add population estimates from the sampling "
                                                                   "weights (est_total, est_low, est_high)."),
     renames: Optional[Path] = path_option(None, "--renames", help="YAML of forum category renames "
-                                                                   "(old name: new name)."),
+                                                                  "(old name: new name)."),
     out_path: Path = path_option(..., "--out", "-o", help="The one table to write: .csv, .parquet, .tex or .md."),
 ) -> None:
     """Count coded items per category (or subcategory, code) and period, with Wilson intervals.
@@ -79,10 +79,11 @@ def aggregate(
     with_ids = bool((top["code_id"] != top["name"]).any())  # without a codebook a code is its own name
     plural = {"category": "categories", "subcategory": "subcategories", "code": "codes"}.get(level, level)
     top_table = Table(*(["group"] if by else []), *(["code"] if with_ids else []), "name", "items", "of", "share",
-                  f"{confidence:.0%} CI", title=f"most frequent {plural}, all dates "
-                                                f"({estimator.n_items_} items, {estimator.n_rows_} rows)")
+                      f"{confidence:.0%} CI", title=f"most frequent {plural}, all dates "
+                                                    f"({estimator.n_items_} items, {estimator.n_rows_} rows)")
     for row in top.itertuples(index=False):
-        top_table.add_row(*([str(row.group)] if by else []), *([str(row.code_id)] if with_ids else []), str(row.name),
-                      str(row.n), str(row.n_items), f"{row.share:.3f}", f"{row.ci_low:.3f} – {row.ci_high:.3f}")
+        top_table.add_row(*([str(row.group)] if by else []), *([str(row.code_id)] if with_ids else []),
+                          str(row.name), str(row.n), str(row.n_items), f"{row.share:.3f}",
+                          f"{row.ci_low:.3f} – {row.ci_high:.3f}")
     out.print(top_table)
     err.print(f"{len(table)} rows written to {shown(out_path)}", highlight=False)
