@@ -109,48 +109,51 @@ def coded_csv(tmp_path) -> Path:
     return path
 
 
-# Every option whose value forumkit or Click can reject, given a bad value: exit 2, one line, no traceback.
+# Every option whose value forumkit or Click can reject, given a bad value (and what the one error line must
+# name): exit 2, no traceback, nothing created.
 BAD_VALUES = [
-    ["scrape", "--db", "{db2}", "--rate", "fast"],
-    ["scrape", "--db", "{db2}", "--max-topics", "0"],
-    ["scrape", "--db", "{db2}", "--until", "someday"],
-    ["stats", "--db", "{db}", "--bogus"],
-    ["export", "mentions", "--db", "{db}", "--format", "xml", "--out", "{out}"],
-    ["export", "coded", "--db", "{db}", "--project", "one", "--out", "{out}"],
-    ["sample", "--db", "{db}", "--name", "r", "--strata", "colour"],
-    ["sample", "--db", "{db}", "--name", "r", "--unit", "thread"],
-    ["sample", "--db", "{db}", "--name", "r", "--allocation", "fair"],
-    ["sample", "--db", "{db}", "--name", "r", "--since", "yesterday"],
-    ["sample", "--db", "{db}", "--name", "r", "--seed", "-1"],
-    ["sample", "--db", "{db}", "--name", "r", "--size", "5", "--margin", "0.1"],
-    ["samples", "--db", "{db}", "--out", "{out}"],
-    ["aggregate", "--coded", "{coded}", "--period", "week", "--out", "{out}"],
-    ["aggregate", "--coded", "{coded}", "--level", "family", "--out", "{out}"],
-    ["aggregate", "--coded", "{coded}", "--confidence", "2", "--out", "{out}"],
-    ["aggregate", "--coded", "{coded}", "--out", "{folder}/table.xlsx"],
-    ["aggregate", "--coded", "{coded}", "--view", "mine", "--out", "{out}"],
-    ["aggregate", "--out", "{out}"],
-    ["agreement", "--db", "{db}", "--boot", "-1"],
-    ["agreement", "--db", "{db}", "--confidence", "high"],
-    ["report", "--db", "{db}", "--period", "fortnight", "--out", "{folder}/report"],
-    ["hub", "crawl", "--db", "{db2}", "--since", "last year"],
-    ["hub", "crawl", "--db", "{db2}", "--limit", "0"],
-    ["hub", "export", "--db", "{db}", "--format", "xlsx", "--out", "{out}"],
-    ["hub", "trends", "--db", "{db}", "--top", "0"],
-    ["codebook", "config", "hf-challenges", "--unit", "thread"],
-    ["fake", "serve", "--port", "http"],
-    ["demo", "--quiet", "--loud"],
+    (["scrape", "--db", "{db2}", "--rate", "fast"], "--rate"),
+    (["scrape", "--db", "{db2}", "--max-topics", "0"], "--max-topics"),
+    (["scrape", "--db", "{db2}", "--until", "someday"], "--until 'someday' is not a date"),
+    (["stats", "--db", "{db}", "--bogus"], "--bogus"),
+    (["export", "mentions", "--db", "{db}", "--format", "xml", "--out", "{out}"], "unknown format 'xml'"),
+    (["export", "coded", "--db", "{db}", "--project", "one", "--out", "{out}"], "--project"),
+    (["sample", "--db", "{db}", "--name", "r", "--strata", "colour"], "'colour'"),
+    (["sample", "--db", "{db}", "--name", "r", "--unit", "thread"], "'thread'"),
+    (["sample", "--db", "{db}", "--name", "r", "--allocation", "fair"], "'fair'"),
+    (["sample", "--db", "{db}", "--name", "r", "--since", "yesterday"], "'yesterday' is not a date"),
+    (["sample", "--db", "{db}", "--name", "r", "--seed", "-1"], "--seed"),
+    (["sample", "--db", "{db}", "--name", "r", "--size", "5", "--margin", "0.1"], "--size fixes the sample size"),
+    (["samples", "--db", "{db}", "--out", "{out}"], "--out needs --name"),
+    (["aggregate", "--coded", "{coded}", "--date-col", "date", "--period", "week", "--out", "{out}"], "'week'"),
+    (["aggregate", "--coded", "{coded}", "--date-col", "date", "--level", "family", "--out", "{out}"], "'family'"),
+    (["aggregate", "--coded", "{coded}", "--date-col", "date", "--confidence", "2", "--out", "{out}"],
+     "confidence 2.0 is not between 0 and 1"),
+    (["aggregate", "--coded", "{coded}", "--date-col", "date", "--out", "{folder}/table.xlsx"], "unknown suffix"),
+    (["aggregate", "--coded", "{coded}", "--date-col", "date", "--view", "mine", "--out", "{out}"], "--view"),
+    (["aggregate", "--coded", "{coded}", "--date-col", "when", "--out", "{out}"], "no column 'when'"),
+    (["aggregate", "--out", "{out}"], "nothing to aggregate"),
+    (["agreement", "--db", "{db}", "--boot", "-1"], "--boot"),
+    (["agreement", "--db", "{db}", "--confidence", "high"], "--confidence"),
+    (["report", "--db", "{db}", "--period", "fortnight", "--out", "{folder}/report"], "unknown period 'fortnight'"),
+    (["hub", "crawl", "--db", "{db2}", "--since", "last year"], "--since 'last year' is not a date"),
+    (["hub", "crawl", "--db", "{db2}", "--limit", "0"], "--limit"),
+    (["hub", "export", "--db", "{db}", "--format", "xlsx", "--out", "{out}"], "unknown format 'xlsx'"),
+    (["hub", "trends", "--db", "{db}", "--top", "0"], "--top"),
+    (["codebook", "config", "hf-challenges", "--unit", "thread"], "unknown unit 'thread'"),
+    (["fake", "serve", "--port", "http"], "--port"),
+    (["demo", "--quiet", "--loud"], "--loud"),
 ]
 
 
-@pytest.mark.parametrize("args", BAD_VALUES, ids=[" ".join(a[:2] + a[-2:]) for a in BAD_VALUES])
-def test_a_bad_option_value_exits_2_everywhere(scraped, tmp_path, coded_csv, args):
+@pytest.mark.parametrize("args, names", BAD_VALUES, ids=[" ".join(a[:2] + a[-3:-1]) for a, _ in BAD_VALUES])
+def test_a_bad_option_value_exits_2_everywhere(scraped, tmp_path, coded_csv, args, names):
     values = {"db": str(scraped), "db2": str(tmp_path / "other.db"), "out": str(tmp_path / "x.csv"),
               "folder": str(tmp_path), "coded": str(coded_csv)}
-    res = CliRunner().invoke(app, [a.format(**values) for a in args])
+    res = CliRunner().invoke(app, [a.format(**values) for a in args], terminal_width=200)
     assert res.exit_code == 2, (res.exit_code, res.output, res.exception)
-    assert "Traceback" not in res.output and not isinstance(res.exception, Exception) or \
-        isinstance(res.exception, SystemExit)
+    assert names in res.output, res.output
+    assert "Traceback" not in res.output and isinstance(res.exception, SystemExit)
     assert not (tmp_path / "other.db").exists()  # nothing was created on the way to the error
 
 
@@ -266,3 +269,27 @@ def test_demo_runs_offline_on_the_shipped_sample(tmp_path):
         months = con.execute("SELECT count(DISTINCT substr(created_at, 1, 7)) FROM topics").fetchone()[0]
     assert topics >= 200 and months >= 24
     assert pd.read_parquet(tmp_path / "demo" / "posts.parquet").shape[0] > topics
+
+
+def test_shipped_codebooks_are_listed_and_usable_by_name(tmp_path, monkeypatch):
+    from forumkit.coding.codebook import resolve_codebook, shipped_codebooks
+
+    assert list(shipped_codebooks()) == ["hf-benefits", "hf-challenges"]
+    res = CliRunner().invoke(app, ["codebook", "list"], terminal_width=200)
+    assert res.exit_code == 0
+    assert re.search(r"hf-benefits\s+│\s+HF benefits\s+│\s+1\.0\s+│\s+6\s+│\s+27", res.output)
+    assert re.search(r"hf-challenges\s+│\s+HF challenges\s+│\s+1\.0\s+│\s+17\s+│\s+57", res.output)
+    monkeypatch.chdir(tmp_path)
+    assert resolve_codebook("hf-challenges") == resolve_codebook("hf-challenges.yaml") == shipped_codebooks()[
+        "hf-challenges"]
+    (tmp_path / "hf-challenges").write_text("a file of that name wins: it is a path")
+    assert resolve_codebook("hf-challenges") == Path("hf-challenges")
+    coded = tmp_path / "coded.csv"
+    coded.write_text("item,code,date\n1,CH.SPACES,2023-01-05\n2,BE.ANNOUNCEMENTS,2023-02-05\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["aggregate", "--coded", "coded.csv", "--date-col", "date", "--codebook",
+                                   "hf-benefits", "--codebook", str(shipped_codebooks()["hf-challenges"]),
+                                   "--out", "by-name.csv"])
+    assert res.exit_code == 0, res.output
+    assert set(pd.read_csv(tmp_path / "by-name.csv")["name"]) >= {"Spaces", "Announcements"}
+    res = CliRunner().invoke(app, ["codebook", "show", "hf-nope"])
+    assert res.exit_code == 1 and "hf-nope does not exist" in res.output
