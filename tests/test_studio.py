@@ -245,9 +245,9 @@ def forumkit(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "forumkit", *args], capture_output=True, text=True, timeout=600)
 
 
-def one_error_line(res: subprocess.CompletedProcess) -> str:
+def one_error_line(res: subprocess.CompletedProcess, code: int = 1) -> str:
     lines = [line for line in res.stderr.splitlines() if line.strip()]
-    assert res.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    assert res.returncode == code and len(lines) == 1 and lines[0].startswith("error: "), res.stderr
     assert "Traceback" not in res.stderr
     return lines[0]
 
@@ -257,7 +257,7 @@ def test_clear_errors(studio, forum_db, tmp_path):
     items = tmp_path / "items.csv"
     pd.DataFrame({"item_id": [topic_ids(forum_db, 1)[0], 999_999]}).to_csv(items, index=False)
     base = ["studio", "push", "--db", str(forum_db), "--url", studio.url, "--token", studio.token]
-    line = one_error_line(forumkit(*base, "--codebook", good, "--items", str(items)))
+    line = one_error_line(forumkit(*base, "--codebook", good, "--items", str(items)), code=2)  # a usage error
     assert "999999" in line and "not topics" in line
 
     broken = tmp_path / "broken.yaml"
