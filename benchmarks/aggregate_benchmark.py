@@ -39,7 +39,7 @@ def generate(rows: int, items: int, seed: int = 1) -> pd.DataFrame:
     from forumkit.coding.codebook import load_codebook
 
     codes = np.array([c for name in ("hf-challenges", "hf-benefits")
-                      for c in load_codebook(ROOT / "codebooks" / f"{name}.yaml").code_ids()], dtype=object)
+                      for c in load_codebook(ROOT / "forumkit" / "codebooks" / f"{name}.yaml").code_ids()], dtype=object)
     rng = np.random.default_rng(seed)
     item = rng.integers(0, items, rows)
     start = pd.Timestamp("2020-01-01", tz="UTC").value // 10**9
@@ -68,7 +68,7 @@ t0 = time.perf_counter()
 from forumkit.analysis.aggregate import Aggregator, iter_coded, load_coded
 from forumkit.coding.codebook import load_codebook
 root = Path(sys.argv[2])
-books = [load_codebook(root / "codebooks" / f"{n}.yaml") for n in ("hf-challenges", "hf-benefits")]
+books = [load_codebook(root / "forumkit" / "codebooks" / f"{n}.yaml") for n in ("hf-challenges", "hf-benefits")]
 path, mode, by = sys.argv[1], sys.argv[3], (sys.argv[4] or None)
 kw = dict(item="item", code="code", date="date", category="category", coder="coder", weight="weight")
 if mode == "memory":

@@ -34,7 +34,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
     args = ap.parse_args()
-    book = load_codebook(ROOT / "codebooks" / "hf-challenges.yaml")
+    book = load_codebook(ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml")
     codes = np.array(book.code_ids())
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:

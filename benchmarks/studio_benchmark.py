@@ -42,7 +42,7 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=10_000)
     ap.add_argument("--workdir", type=Path, default=ROOT / "forumkit-work" / "bench-studio")
     args = ap.parse_args()
-    book = load_codebook(ROOT / "codebooks" / "hf-challenges.yaml")
+    book = load_codebook(ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml")
     leaves = [code.id for _, code in book.codes() if code.is_leaf]
     rng = random.Random(0)
 

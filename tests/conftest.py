@@ -1,4 +1,8 @@
-"""Shared fixtures: a generated forum served by the fake Discourse server on loopback."""
+"""Shared fixtures: a generated forum served by the fake Discourse server on loopback; the reference data.
+
+No test may skip (tests/no_skips.py fails the session if one does): a test whose data is missing fails
+with a message that names the missing path.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,32 @@ import pytest
 
 from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 
+from .no_skips import pytest_collectreport, pytest_runtest_logreport, pytest_sessionfinish, pytest_terminal_summary  # noqa: F401
+
+#: The SANER 2024 replication package: CI always has ../shared beside the clone (its licence is not stated,
+#: so it is not copied into the repository; see ../shared/data/saner2024/SOURCE.md).
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "saner2024"
+SHARED_FILES = ("Challenges.csv", "Benefits.csv", "Codebook.xlsx", "All_Codes.csv",
+                "Hub_Model_Types_Over_Time_Created.csv", "card_data_stats_months_created.csv")
+
+
+def require_files(folder: Path, names: tuple[str, ...]) -> Path:
+    """``folder`` when it holds every file named; else the test FAILS (never skips), naming what is missing."""
+    missing = [str(folder / name) for name in names if not (folder / name).is_file()]
+    if missing:
+        pytest.fail(f"reference data is missing: {', '.join(missing)}; put the SANER 2024 replication package's "
+                    f"files in {folder} (../shared/data/saner2024 beside the checkout, as on CI)", pytrace=False)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def saner2024() -> Path:
+    """The replication package's folder, every file the tests read checked."""
+    return require_files(SHARED, SHARED_FILES)
+
+
+#: Mark a test (or a module, as pytestmark) that reads the replication package.
+needs_saner2024 = pytest.mark.usefixtures("saner2024")
 
 
 @pytest.fixture

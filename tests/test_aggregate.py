@@ -34,10 +34,10 @@ from forumkit.errors import UsageError
 from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store, utcnow
 
-from .conftest import SHARED
+from .conftest import SHARED, needs_saner2024
 
 ROOT = Path(__file__).resolve().parents[1]
-CODEBOOKS = ROOT / "codebooks"
+CODEBOOKS = ROOT / "forumkit" / "codebooks"
 CHALLENGES = load_codebook(CODEBOOKS / "hf-challenges.yaml")
 BENEFITS = load_codebook(CODEBOOKS / "hf-benefits.yaml")
 
@@ -343,7 +343,7 @@ def test_missing_column_names_file_column_and_columns_found(tmp_path):
         load_coded(tmp_path / "coded.xlsx")
 
 
-@pytest.mark.skipif(not (SHARED / "All_Codes.csv").exists(), reason="SANER 2024 data not available")
+@needs_saner2024
 def test_the_papers_all_codes_by_tag():
     coded = load_coded(SHARED / "All_Codes.csv", item="Topic#", code="Code", category="Tag")
     assert len(coded) == 1183 and coded["item"].nunique() == 455 and coded["date"].isna().all()
@@ -540,10 +540,10 @@ def test_cli_on_a_file(tmp_path):
     assert lines[0].startswith("| period | period_start | group |") and len(lines) == 2 + 12 * 2 * 17
     assert "rows written to" in res.stderr
     res = forumkit("--coded", csv, "--item-col", "Topic#", "--out", tmp_path / "x.csv")
-    assert res.returncode == 1 and res.stderr.count("\n") == 1
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
     assert "has no column 'Topic#'" in res.stderr and "--item-col" in res.stderr
     res = forumkit("--coded", csv, "--item-col", "topic", "--code-col", "label", "--out", tmp_path / "x.xlsx")
-    assert res.returncode == 1 and "unknown suffix" in res.stderr
+    assert res.returncode == 2 and "unknown suffix" in res.stderr
 
 
 def test_cli_on_a_store(coded_store, tmp_path):
@@ -561,7 +561,7 @@ def test_cli_on_a_store(coded_store, tmp_path):
     coders = pd.read_csv(tmp_path / "coders.csv")
     assert row(coders, group=BOB, code_id=CUSTOM)[["n", "n_items"]].tolist() == [2, 3]
     res = forumkit("--db", db, "--codebook", CODEBOOKS / "hf-benefits.yaml", "--out", tmp_path / "x.csv")
-    assert res.returncode == 1 and "not in the codebook hf-benefits" in res.stderr
+    assert res.returncode == 2 and "not in the codebook hf-benefits" in res.stderr
 
 
 # -- scale -----------------------------------------------------------------------------------------------------------
@@ -572,7 +572,7 @@ from forumkit.analysis.aggregate import Aggregator, iter_coded
 from forumkit.coding.codebook import load_codebook
 def peak():  # this process's own peak RSS in MiB (ru_maxrss would count the parent's pages before exec)
     return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
-books = [load_codebook(f"codebooks/{n}.yaml") for n in ("hf-challenges", "hf-benefits")]
+books = [load_codebook(f"forumkit/codebooks/{n}.yaml") for n in ("hf-challenges", "hf-benefits")]
 import statsmodels.stats.proportion, pyarrow.parquet  # noqa: everything imported before the baseline
 before, start = peak(), time.perf_counter()
 agg = Aggregator(level="category", period="month").fit(

@@ -1,17 +1,22 @@
-"""The command line as a user runs it: exports, errors, the demo, the schema documentation."""
+"""The command line as a user runs it: exports, errors and exit codes, paths, help, the demo, the schema doc."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from forumkit.cli import app
 from forumkit.collect.export import TABLES, columns, schema_markdown
 
 from .conftest import scrape_cli
@@ -72,28 +77,178 @@ def test_schema_doc_is_in_sync():
         "run: python -m forumkit.collect.export > docs/schema.md"
 
 
-@pytest.mark.parametrize("args, says", [
-    (["scrape", "{url}", "--db", "{db}", "--since", "last year"], "--since 'last year' is not a date"),
-    (["scrape", "{url}", "--db", "{db}", "--categories", "no-such-category"], "no category 'no-such-category'"),
-    (["export", "posts", "--db", "{missing}", "--out", "{out}"], "does not exist"),
-    (["export", "replies", "--db", "{db}", "--out", "{out}"], "unknown table 'replies'"),
-    (["export", "posts", "--db", "{db}", "--format", "xlsx", "--out", "{out}"], "unknown format 'xlsx'"),
-    (["scrape", "http://127.0.0.1:9", "--db", "{db2}", "--retries", "0"], "http://127.0.0.1:9/robots.txt failed"),
-    (["stats", "--db", "{notadb}"], "cannot open"),
-    (["export", "posts", "--db", "{db}", "--out", "{folder}"], "is a folder"),
-    (["agreement", "--db", "{missing}"], "does not exist"),
+@pytest.mark.parametrize("args, says, code", [
+    (["scrape", "{url}", "--db", "{db}", "--since", "last year"], "--since 'last year' is not a date", 2),
+    (["scrape", "{url}", "--db", "{db}", "--categories", "no-such-category"], "no category 'no-such-category'", 2),
+    (["export", "posts", "--db", "{missing}", "--out", "{out}"], "does not exist", 1),
+    (["export", "replies", "--db", "{db}", "--out", "{out}"], "unknown table 'replies'", 2),
+    (["export", "posts", "--db", "{db}", "--format", "xlsx", "--out", "{out}"], "unknown format 'xlsx'", 2),
+    (["scrape", "http://127.0.0.1:9", "--db", "{db2}", "--retries", "0"], "http://127.0.0.1:9/robots.txt failed", 1),
+    (["stats", "--db", "{notadb}"], "cannot open", 1),
+    (["export", "posts", "--db", "{db}", "--out", "{folder}"], "is a folder", 2),
+    (["agreement", "--db", "{missing}"], "does not exist", 1),
 ])
-def test_bad_input_gives_one_line_error(scraped, server, tmp_path, args, says):
+def test_bad_input_gives_one_line_error(scraped, server, tmp_path, args, says, code):
+    """Usage errors (a bad option value, whoever finds it) exit 2 as in Click; other errors exit 1."""
     notadb = tmp_path / "notes.db"
     notadb.write_text("this is not a database\n" * 50)
     values = {"url": server.url, "db": str(scraped), "missing": str(tmp_path / "nope.db"),
               "out": str(tmp_path / "x.csv"), "db2": str(tmp_path / "other.db"), "notadb": str(notadb),
               "folder": str(tmp_path)}
     res = forumkit(*[a.format(**values) for a in args])
-    assert res.returncode == 1, res.stderr
+    assert res.returncode == code, res.stderr
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], res.stderr
     assert "Traceback" not in res.stderr
+
+
+@pytest.fixture
+def coded_csv(tmp_path) -> Path:
+    path = tmp_path / "coded.csv"
+    path.write_text("item,code,date\n1,CH.SPACES,2023-01-05\n2,CH.API_USAGE,2023-02-05\n", encoding="utf-8")
+    return path
+
+
+# Every option whose value forumkit or Click can reject, given a bad value (and what the one error line must
+# name): exit 2, no traceback, nothing created.
+BAD_VALUES = [
+    (["scrape", "--db", "{db2}", "--rate", "fast"], "--rate"),
+    (["scrape", "--db", "{db2}", "--max-topics", "0"], "--max-topics"),
+    (["scrape", "--db", "{db2}", "--until", "someday"], "--until 'someday' is not a date"),
+    (["stats", "--db", "{db}", "--bogus"], "--bogus"),
+    (["export", "mentions", "--db", "{db}", "--format", "xml", "--out", "{out}"], "unknown format 'xml'"),
+    (["export", "coded", "--db", "{db}", "--project", "one", "--out", "{out}"], "--project"),
+    (["sample", "--db", "{db}", "--name", "r", "--strata", "colour"], "'colour'"),
+    (["sample", "--db", "{db}", "--name", "r", "--unit", "thread"], "'thread'"),
+    (["sample", "--db", "{db}", "--name", "r", "--allocation", "fair"], "'fair'"),
+    (["sample", "--db", "{db}", "--name", "r", "--since", "yesterday"], "'yesterday' is not a date"),
+    (["sample", "--db", "{db}", "--name", "r", "--seed", "-1"], "--seed"),
+    (["sample", "--db", "{db}", "--name", "r", "--size", "5", "--margin", "0.1"], "--size fixes the sample size"),
+    (["samples", "--db", "{db}", "--out", "{out}"], "--out needs --name"),
+    (["aggregate", "--coded", "{coded}", "--date-col", "date", "--period", "week", "--out", "{out}"], "'week'"),
+    (["aggregate", "--coded", "{coded}", "--date-col", "date", "--level", "family", "--out", "{out}"], "'family'"),
+    (["aggregate", "--coded", "{coded}", "--date-col", "date", "--confidence", "2", "--out", "{out}"],
+     "confidence 2.0 is not between 0 and 1"),
+    (["aggregate", "--coded", "{coded}", "--date-col", "date", "--out", "{folder}/table.xlsx"], "unknown suffix"),
+    (["aggregate", "--coded", "{coded}", "--date-col", "date", "--view", "mine", "--out", "{out}"], "--view"),
+    (["aggregate", "--coded", "{coded}", "--date-col", "when", "--out", "{out}"], "no column 'when'"),
+    (["aggregate", "--out", "{out}"], "nothing to aggregate"),
+    (["agreement", "--db", "{db}", "--boot", "-1"], "--boot"),
+    (["agreement", "--db", "{db}", "--confidence", "high"], "--confidence"),
+    (["report", "--db", "{db}", "--period", "fortnight", "--out", "{folder}/report"], "unknown period 'fortnight'"),
+    (["hub", "crawl", "--db", "{db2}", "--since", "last year"], "--since 'last year' is not a date"),
+    (["hub", "crawl", "--db", "{db2}", "--limit", "0"], "--limit"),
+    (["hub", "export", "--db", "{db}", "--format", "xlsx", "--out", "{out}"], "unknown format 'xlsx'"),
+    (["hub", "trends", "--db", "{db}", "--top", "0"], "--top"),
+    (["codebook", "config", "hf-challenges", "--unit", "thread"], "unknown unit 'thread'"),
+    (["fake", "serve", "--port", "http"], "--port"),
+    (["demo", "--quiet", "--loud"], "--loud"),
+]
+
+
+@pytest.mark.parametrize("args, names", BAD_VALUES, ids=[" ".join(a[:2] + a[-3:-1]) for a, _ in BAD_VALUES])
+def test_a_bad_option_value_exits_2_everywhere(scraped, tmp_path, coded_csv, args, names):
+    values = {"db": str(scraped), "db2": str(tmp_path / "other.db"), "out": str(tmp_path / "x.csv"),
+              "folder": str(tmp_path), "coded": str(coded_csv)}
+    res = CliRunner().invoke(app, [a.format(**values) for a in args], terminal_width=200)
+    assert res.exit_code == 2, (res.exit_code, res.output, res.exception)
+    assert names in res.output, res.output
+    assert "Traceback" not in res.output and isinstance(res.exception, SystemExit)
+    assert not (tmp_path / "other.db").exists()  # nothing was created on the way to the error
+
+
+def _commands() -> list[tuple[str, object]]:
+    """Every command of the app with its function, as `group command`."""
+    found = []
+
+    def walk(typer_app, prefix):
+        for info in typer_app.registered_commands:
+            found.append((f"{prefix}{info.name or info.callback.__name__}".strip(), info.callback))
+        for group in typer_app.registered_groups:
+            walk(group.typer_instance, f"{prefix}{group.name} ")
+
+    walk(app, "")
+    return found
+
+
+def _is_path(hint) -> bool:
+    return hint is Path or any(_is_path(a) for a in typing.get_args(hint))
+
+
+def test_every_path_is_made_absolute_at_the_cli_boundary():
+    """Each path option or argument of every command goes through cli/common.py's one resolver."""
+    from forumkit.cli.common import _absolute_paths, _codebook_paths
+
+    seen = 0
+    for name, function in _commands():
+        hints = typing.get_type_hints(inspect.unwrap(function))
+        for param, value in inspect.signature(inspect.unwrap(function)).parameters.items():
+            if _is_path(hints.get(param)):
+                assert value.default.callback in (_absolute_paths, _codebook_paths), f"{name} {param}"
+                seen += 1
+    assert seen >= 30
+
+
+def test_relative_paths_mean_the_current_folder(scraped, tmp_path, monkeypatch):
+    """A relative --db/--out names a file of the folder the command runs in, whatever the library does after."""
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    (work / "sub" / "f.db").write_bytes(scraped.read_bytes())
+    res = forumkit("export", "topics", "--db", "sub/f.db", "--out", "../out/topics.csv", cwd=work / "sub" / "..")
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "out" / "topics.csv").exists()
+    assert "-> ../out/topics.csv" not in res.stderr and "topics rows ->" in res.stderr
+
+
+def test_out_says_file_or_folder_in_every_command():
+    for name, function in _commands():
+        for param in inspect.signature(inspect.unwrap(function)).parameters.values():
+            info = param.default
+            if "--out" in (getattr(info, "param_decls", None) or ()):
+                assert re.search(r"\b(one|the one) (\.?\w+ )*(file|table)|\bfolder\b", info.help), (name, info.help)
+
+
+def test_names_spelled_out_for_the_help_match_the_library():
+    from forumkit.cli import export as export_cli, hub as hub_cli
+    from forumkit.coding.export import EXPORTS
+    from forumkit.collect.export import FORMATS
+    from forumkit.collect.hub import DEFAULT_RATE
+
+    assert export_cli.EXPORT_NAMES.split(", ") == list(EXPORTS)
+    assert set(export_cli.FORMAT_NAMES.split(", ")) == set(FORMATS) == set(hub_cli.FORMAT_NAMES.split(", "))
+    assert hub_cli.DEFAULT_RATE == DEFAULT_RATE
+
+
+HELP_IMPORTS = """
+import sys
+from forumkit.cli import app
+names = sys.argv[1:]
+for args in ([], *[n.split() for n in names]):
+    try:
+        app([*args, "--help"], prog_name="forumkit")
+    except SystemExit as exc:
+        assert exc.code == 0, (args, exc.code)
+heavy = sorted(m for m in ("pandas", "pyarrow", "numpy", "scipy", "matplotlib", "label_studio_sdk", "huggingface_hub")
+               if m in sys.modules)
+print("heavy:" + ",".join(heavy), file=sys.stderr)
+"""
+
+
+def test_help_imports_no_pandas():
+    """`forumkit --help` (and every command's --help) stays fast: no pandas or pyarrow (benchmarks/help_benchmark.py)."""
+    names = [name for name, _ in _commands()]
+    res = subprocess.run([sys.executable, "-c", HELP_IMPORTS, *names], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines()[-1] == "heavy:", f"--help imported {res.stderr}"
+    assert "Usage: forumkit studio push" in res.stdout and "--codebook" in res.stdout
+
+
+def test_agreement_level_is_a_hidden_alias_of_confidence():
+    res = CliRunner().invoke(app, ["agreement", "--help"], terminal_width=200)
+    assert "--confidence" in res.output and "--level" not in res.output
+    from forumkit.cli.agreement import agreement
+    params = inspect.signature(inspect.unwrap(agreement)).parameters
+    assert params["level"].default.hidden and params["level"].default.param_decls == ("--level",)
 
 
 def test_stats_describes_the_store(scraped):
@@ -114,3 +269,27 @@ def test_demo_runs_offline_on_the_shipped_sample(tmp_path):
         months = con.execute("SELECT count(DISTINCT substr(created_at, 1, 7)) FROM topics").fetchone()[0]
     assert topics >= 200 and months >= 24
     assert pd.read_parquet(tmp_path / "demo" / "posts.parquet").shape[0] > topics
+
+
+def test_shipped_codebooks_are_listed_and_usable_by_name(tmp_path, monkeypatch):
+    from forumkit.coding.codebook import resolve_codebook, shipped_codebooks
+
+    assert list(shipped_codebooks()) == ["hf-benefits", "hf-challenges"]
+    res = CliRunner().invoke(app, ["codebook", "list"], terminal_width=200)
+    assert res.exit_code == 0
+    assert re.search(r"hf-benefits\s+│\s+HF benefits\s+│\s+1\.0\s+│\s+6\s+│\s+27", res.output)
+    assert re.search(r"hf-challenges\s+│\s+HF challenges\s+│\s+1\.0\s+│\s+17\s+│\s+57", res.output)
+    monkeypatch.chdir(tmp_path)
+    assert resolve_codebook("hf-challenges") == resolve_codebook("hf-challenges.yaml") == shipped_codebooks()[
+        "hf-challenges"]
+    (tmp_path / "hf-challenges").write_text("a file of that name wins: it is a path")
+    assert resolve_codebook("hf-challenges") == Path("hf-challenges")
+    coded = tmp_path / "coded.csv"
+    coded.write_text("item,code,date\n1,CH.SPACES,2023-01-05\n2,BE.ANNOUNCEMENTS,2023-02-05\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["aggregate", "--coded", "coded.csv", "--date-col", "date", "--codebook",
+                                   "hf-benefits", "--codebook", str(shipped_codebooks()["hf-challenges"]),
+                                   "--out", "by-name.csv"])
+    assert res.exit_code == 0, res.output
+    assert set(pd.read_csv(tmp_path / "by-name.csv")["name"]) >= {"Spaces", "Announcements"}
+    res = CliRunner().invoke(app, ["codebook", "show", "hf-nope"])
+    assert res.exit_code == 1 and "hf-nope does not exist" in res.output

@@ -19,12 +19,12 @@ from forumkit.coding.codebook import (TABLE_COLUMNS, Code, Codebook, CodebookErr
                                load_codebook, taxonomy_name, validate_codebook)
 from forumkit.errors import UsageError
 
-from .conftest import SHARED
+from .conftest import SHARED, needs_saner2024
 
 ROOT = Path(__file__).resolve().parents[1]
-CHALLENGES_YAML = ROOT / "codebooks" / "hf-challenges.yaml"
-BENEFITS_YAML = ROOT / "codebooks" / "hf-benefits.yaml"
-needs_shared = pytest.mark.skipif(not SHARED.exists(), reason=f"the SANER 2024 reference data is not at {SHARED}")
+CHALLENGES_YAML = ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml"
+BENEFITS_YAML = ROOT / "forumkit" / "codebooks" / "hf-benefits.yaml"
+needs_shared = needs_saner2024
 
 # The paper's names, written out here so that a change in the import (or in the data) shows up.
 CHALLENGE_CATEGORIES = [

@@ -392,6 +392,6 @@ def test_recheck_reads_every_post_of_a_recent_topic(server, forum, tmp_path):
 
 def test_a_url_without_scheme_is_a_usage_error(tmp_path):
     res = scrape_cli("discuss.huggingface.co", tmp_path / "x.db")
-    assert res.returncode == 1 and "is not a forum URL" in res.stderr and "https://" in res.stderr
+    assert res.returncode == 2 and "is not a forum URL" in res.stderr and "https://" in res.stderr
     assert not (tmp_path / "x.db").exists() or sqlite3.connect(tmp_path / "x.db").execute(
         "SELECT count(*) FROM forums").fetchone()[0] == 0

@@ -366,7 +366,7 @@ def test_filters_author_pipeline_tag_dates_and_limit(hub, tmp_path):
 
 def test_bad_dates_are_usage_errors(hub, tmp_path):
     res = hub_cli(tmp_path / "h.db", "--since", "last year", endpoint=hub.url)
-    assert res.returncode == 1 and res.stderr.startswith("error: --since 'last year' is not a date")
+    assert res.returncode == 2 and res.stderr.startswith("error: --since 'last year' is not a date")
 
 
 # -- export -----------------------------------------------------------------------------------------

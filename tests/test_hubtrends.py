@@ -24,6 +24,8 @@ from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store
 from forumkit.analysis.trends import trend_table
 
+from .conftest import needs_saner2024
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "saner2024"
 HUB = "https://huggingface.co"
 DEFAULTS = dict(endpoint=HUB, author=None, created_at=None, created_known=1, last_modified=None, pipeline_tag=None,
@@ -272,7 +274,7 @@ def test_model_rows_from_the_store(tmp_path):
 
 # -- the paper's tables -----------------------------------------------------------------------------------------
 
-paper_data = pytest.mark.skipif(not SHARED.is_dir(), reason=f"the SANER 2024 replication package is not at {SHARED}")
+paper_data = needs_saner2024
 
 
 @paper_data
@@ -402,5 +404,5 @@ def test_cli_hub_trends(forum_and_hub, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("pattern,family\nre:(,x\n")
     failed = forumkit("--mapping", str(bad), "--out", str(tmp_path / "no"))
-    assert failed.returncode == 1 and failed.stderr.startswith("error: model family mapping")
+    assert failed.returncode == 2 and failed.stderr.startswith("error: model family mapping")
     assert len(failed.stderr.strip().splitlines()) == 1

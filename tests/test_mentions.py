@@ -11,6 +11,8 @@ import pytest
 from forumkit.errors import UsageError
 from forumkit.collect.mentions import ModelVocabulary
 
+from .conftest import needs_saner2024
+
 SHARED_TYPES = Path(__file__).resolve().parents[2] / "shared" / "data" / "saner2024" / "Hub_Model_Types_Over_Time_Created.csv"
 
 
@@ -34,7 +36,7 @@ def test_default_is_cached_and_has_the_hub_types(vocab):
         assert added in vocab.models
 
 
-@pytest.mark.skipif(not SHARED_TYPES.exists(), reason="the SANER 2024 data is not checked out")
+@needs_saner2024
 def test_default_covers_every_type_of_the_saner_list(vocab):
     with SHARED_TYPES.open(newline="") as f:
         types = [row[0] for row in csv.reader(f) if row and row[0] and row[0] != "SUM"]

@@ -7,6 +7,7 @@ expected answers: they are read here with plain pandas, independently of forumki
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -20,15 +21,15 @@ from forumkit.errors import UsageError
 from forumkit.analysis.paper import (cumulative_share, monthly_uploads, open_codes_by_tag, plot_card_ratio, plot_codes_by_tag,
                             plot_monthly_uploads, read_card_ratio, read_model_types, read_open_codes)
 
+from .conftest import needs_saner2024
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "saner2024"
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "saner2024_figures.ipynb"
 TYPES = SHARED / "Hub_Model_Types_Over_Time_Created.csv"
 CARDS = SHARED / "card_data_stats_months_created.csv"
 CODES = SHARED / "All_Codes.csv"
 
-pytestmark = pytest.mark.skipif(
-    not SHARED.is_dir(),
-    reason=f"the SANER 2024 replication package is not at {SHARED} (these tests read its published tables)")
+pytestmark = needs_saner2024  # these tests read its published tables
 
 
 @pytest.fixture(scope="module")
@@ -314,10 +315,42 @@ def test_notebook_default_data_path_resolves_from_its_folder(monkeypatch):
     assert scope["DATA"].resolve() == SHARED.resolve()  # shared/ may be a link beside the checkout
 
 
+# Every number the notebook's table of findings states, as its last cell computes them (a change in the data, the
+# readers or the prose shows up here).
+FINDINGS = {
+    "bert models": "23,651", "all models": "103,047", "bert share": "23.0 %", "largest type": "bert",
+    "years bert does not lead": {"2020": "marian", "2021": "gpt2"},
+    "distilbert, roberta, xlm-roberta: among the largest": 7, "whisper from": "2022-09", "llama from": "2023-03",
+    "other 2021": "15.3 %", "other 2023": "34.0 %", "card months": "2019-12 to 2023-05",
+    "card share 2019": "76.2 %", "card share 2020": "64.5 %", "card share 2021": "46.6 %", "card share 2022": "52.7 %",
+    "card share 2023": "53.2 %", "models 2019": "42", "models 2020": "4,473", "models 2021": "19,155",
+    "models 2022": "81,157", "models 2023": "108,966", "card share 2020, lowest month": "24.6 %",
+    "card share 2020, highest month": "94.7 %", "tags with the most codes": ["Beginners", "Transformers", "Datasets"],
+    "their codes": ["380", "222", "100"], "their topics": ["158", "98", "31"], "all codes": "1,183",
+    "all topics": "455", "tag with the most topics": "Beginners",
+}
+NUMBER = re.compile(r"\d{4}-\d{2}|\d+(?:[.,]\d+)*")
+
+
+def _findings_prose(nb) -> str:
+    """The 'what to look for in this data' column of the findings table."""
+    table = next(c.source for c in nb.cells if c.cell_type == "markdown" and "what to look for" in c.source)
+    return "\n".join(row.split(" | ")[-1] for row in table.splitlines() if row.startswith("| **"))
+
+
+def _pieces(value) -> list[str]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in (str(k), *_pieces(v))]
+    if isinstance(value, list):
+        return [p for v in value for p in _pieces(v)]
+    return [str(value)]
+
+
 @pytest.mark.slow
-def test_notebook_executes(monkeypatch):
+def test_notebook_executes_and_computes_every_number_it_states(monkeypatch):
     monkeypatch.setenv("FORUMKIT_SAMPLE_DATA", str(SHARED))
     nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import json\nprint('FINDINGS ' + json.dumps(findings))"))
     client = NotebookClient(nb, kernel_name="python3", timeout=120,
                             resources={"metadata": {"path": str(NOTEBOOK.parent)}})
     client.execute()  # the kernel's working directory is resources' metadata path: notebooks/
@@ -325,3 +358,11 @@ def test_notebook_executes(monkeypatch):
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs)
     assert any("103,047 models of 171 types" in o.get("text", "") for o in outputs)
+    printed = next(o["text"] for o in outputs if o.get("text", "").startswith("FINDINGS "))
+    findings = json.loads(printed.removeprefix("FINDINGS "))
+    assert findings == FINDINGS
+    prose = _findings_prose(nb)
+    stated = {p for k, v in findings.items() for p in _pieces(v)}
+    assert not [p for p in stated if p not in prose], "the notebook computes a number its findings do not state"
+    computed = {n for p in _pieces(findings) for n in NUMBER.findall(p)} | {"8"}  # 8: the uploads cell's top=8
+    assert sorted(set(NUMBER.findall(prose)) - computed) == [], "the findings state a number no cell computes"

@@ -28,7 +28,7 @@ from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.coding.qdpx import NAMESPACE, build_qdpx, export_qdpx
 from forumkit.store import Store, utcnow
 
-CODEBOOKS = Path(__file__).resolve().parents[1] / "codebooks"
+CODEBOOKS = Path(__file__).resolve().parents[1] / "forumkit" / "codebooks"
 CREATED = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
 STUDIO = "http://studio.test:8080"
 ALICE, BOB, CAROL = "alice@lab.test", "bob@lab.test", "carol@lab.test"
@@ -299,7 +299,7 @@ def test_cli_writes_a_valid_qdpx_and_reports_errors_on_one_line(coded, tmp_path)
         SCHEMA.assertValid(etree.fromstring(archive.read("project.qde")))
     bad = subprocess.run([sys.executable, "-m", "forumkit", "export", "qdpx", "--db", str(db), "--project", "1",
                           "--out", str(tmp_path / "study.xml")], capture_output=True, text=True, timeout=60, env=env)
-    assert bad.returncode == 1
+    assert bad.returncode == 2
     lines = bad.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and ".qdpx" in lines[0]
 

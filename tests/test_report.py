@@ -26,18 +26,12 @@ def forumkit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
 
 @pytest.fixture(scope="module")
 def chromium() -> tuple[str, str]:
-    """Debian's chromium and chromedriver; installed with apt-get when missing and we may (CI runs as root)."""
+    """Debian's chromium and chromedriver, which .ci/setup installs (the README's test command runs it first)."""
     browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (browser and driver) and shutil.which("apt-get") and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"], capture_output=True,
-                       timeout=900)
-        if not shutil.which("chromium"):
-            subprocess.run(["apt-get", "update", "-q"], capture_output=True, timeout=600)
-            subprocess.run(["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"], capture_output=True,
-                           timeout=900)
-        browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (browser and driver):
-        pytest.skip("Debian's chromium and chromium-driver are not installed and cannot be installed here")
+        missing = " and ".join(name for name, path in (("chromium", browser), ("chromedriver", driver)) if not path)
+        pytest.fail(f"{missing} not found on PATH: run .ci/setup (as root it installs Debian's chromium and "
+                    "chromium-driver with apt-get)", pytrace=False)
     return browser, driver
 
 
@@ -47,7 +41,7 @@ def report_dir(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("report")
     assert forumkit("demo", "--workdir", str(work / "demo"), "-q").returncode == 0
     db = work / "demo" / "sample.db"
-    book = load_codebook(ROOT / "codebooks" / "hf-challenges.yaml")
+    book = load_codebook(ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml")
     codes = [code.id for _, code in book.codes()]
     with sqlite3.connect(db) as con:
         topics = con.execute("SELECT id, created_at FROM topics WHERE pinned = 0 ORDER BY id LIMIT 120").fetchall()
@@ -56,7 +50,7 @@ def report_dir(tmp_path_factory) -> Path:
     coded = work / "coded.csv"
     pd.DataFrame(rows, columns=["topic", "code", "date"]).to_csv(coded, index=False)
     res = forumkit("report", "--db", str(db), "--coded", str(coded), "--item-col", "topic", "--code-col", "code",
-                   "--date-col", "date", "--codebook", str(ROOT / "codebooks" / "hf-challenges.yaml"),
+                   "--date-col", "date", "--codebook", str(ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml"),
                    "--period", "quarter", "--out", str(work / "report"))
     assert res.returncode == 0, res.stderr
     return work / "report"
@@ -104,3 +98,12 @@ def test_report_renders_in_headless_chromium(report_dir, chromium, tmp_path):
     assert plotted, "the plotly sunburst did not render"
     assert len(figures) >= 8 and min(sizes) > 50
     assert shot.stat().st_size > 20_000
+
+
+def test_category_bars_take_a_share_of_one():
+    """A category on every coded item: its Wilson upper bound is 1 up to rounding, never a negative error bar."""
+    from forumkit.analysis.report import figures
+
+    totals = pd.DataFrame({"name": ["Spaces", "API"], "n": [12, 3], "n_items": [12, 12], "share": [1.0, 0.25],
+                           "ci_low": [0.7575, 0.0889], "ci_high": [0.9999999999999999, 0.5322]})
+    figures.category_bars(totals, "every item")

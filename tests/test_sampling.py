@@ -287,7 +287,7 @@ def test_cli_errors_are_one_line(db, args, message):
         res = forumkit("samples", "--db", str(db), *args[1:])
     else:
         res = forumkit("sample", "--db", str(db), "--name", "new", *args)
-    assert res.returncode == 1
+    assert res.returncode == 2  # a usage error (exit 2, as Click)
     assert message in res.stderr
     assert res.stderr.startswith("error: ") and len(res.stderr.strip().splitlines()) == 1
     assert "Traceback" not in res.stderr

@@ -30,8 +30,8 @@ from .studio_fixtures import studio, studio_template  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-CHALLENGES = load_codebook(ROOT / "codebooks" / "hf-challenges.yaml")
-BENEFITS = load_codebook(ROOT / "codebooks" / "hf-benefits.yaml")
+CHALLENGES = load_codebook(ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml")
+BENEFITS = load_codebook(ROOT / "forumkit" / "codebooks" / "hf-benefits.yaml")
 _users = itertools.count(1)
 
 
@@ -245,19 +245,19 @@ def forumkit(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "forumkit", *args], capture_output=True, text=True, timeout=600)
 
 
-def one_error_line(res: subprocess.CompletedProcess) -> str:
+def one_error_line(res: subprocess.CompletedProcess, code: int = 1) -> str:
     lines = [line for line in res.stderr.splitlines() if line.strip()]
-    assert res.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    assert res.returncode == code and len(lines) == 1 and lines[0].startswith("error: "), res.stderr
     assert "Traceback" not in res.stderr
     return lines[0]
 
 
 def test_clear_errors(studio, forum_db, tmp_path):
-    good = str(ROOT / "codebooks" / "hf-challenges.yaml")
+    good = str(ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml")
     items = tmp_path / "items.csv"
     pd.DataFrame({"item_id": [topic_ids(forum_db, 1)[0], 999_999]}).to_csv(items, index=False)
     base = ["studio", "push", "--db", str(forum_db), "--url", studio.url, "--token", studio.token]
-    line = one_error_line(forumkit(*base, "--codebook", good, "--items", str(items)))
+    line = one_error_line(forumkit(*base, "--codebook", good, "--items", str(items)), code=2)  # a usage error
     assert "999999" in line and "not topics" in line
 
     broken = tmp_path / "broken.yaml"

@@ -47,8 +47,9 @@ def category_bars(totals: pd.DataFrame, title: str) -> Figure:
     """Horizontal bars of items per category with Wilson intervals (columns name, n, n_items, ci_low, ci_high)."""
     data = totals.sort_values("n")
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.32 * len(data) + 1)))
-    low = (data["share"] - data["ci_low"]) * data["n_items"]
-    high = (data["ci_high"] - data["share"]) * data["n_items"]
+    # clipped at 0: for a share of 0 or 1 the Wilson bound equals it up to rounding, which may fall below it
+    low = ((data["share"] - data["ci_low"]) * data["n_items"]).clip(lower=0)
+    high = ((data["ci_high"] - data["share"]) * data["n_items"]).clip(lower=0)
     ax.barh([label(n) for n in data["name"]], data["n"], color=PALETTE[0], xerr=[low, high], capsize=2, ecolor="#555")
     ax.set_xlabel("coded items (bars: 95% Wilson interval)")
     ax.set_title(title)

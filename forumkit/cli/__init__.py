@@ -14,7 +14,8 @@ import sys
 
 from forumkit.errors import INTERRUPTED
 
-from . import aggregate, agreement, codebook, hub, report, sample, scrape, studio  # noqa: F401  (registers their commands)
+# Importing a module registers its commands; the order is the help's, the order of a study.
+from . import scrape, export, demo, fake, codebook, sample, studio, agreement, aggregate, report, hub  # noqa: F401,I001
 from .common import app
 
 __all__ = ["app", "main"]

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from forumkit.errors import UsageError
-from .common import app, err, one_line_errors, open_store, out
+from .common import app, codebook_option, err, one_line_errors, open_store, out, path_option, shown
 
 TOP_ROWS = 15
 
@@ -18,14 +18,14 @@ TOP_ROWS = 15
 @app.command()
 @one_line_errors
 def aggregate(
-    db: Optional[Path] = typer.Option(None, "--db", help="The forumkit store: its pulled project, or (with "
-                                                         "--coded) the dates and categories of the file's items."),
+    db: Optional[Path] = path_option(None, "--db", help="The forumkit store: its pulled project, or (with "
+                                                        "--coded) the dates and categories of the file's items."),
     project: Optional[int] = typer.Option(None, help="forumkit's project id (see `studio projects`)."),
     view: Optional[str] = typer.Option(None, help="consensus (each item's agreed codes) or coders (every "
                                                   "coder's own); default: consensus."),
     adjudicator: Optional[str] = typer.Option(None, help="Coder whose codes decide the items they coded."),
-    coded: Optional[Path] = typer.Option(None, "--coded", help="A coded table instead: CSV or Parquet, read in "
-                                                               "batches."),
+    coded: Optional[Path] = path_option(None, "--coded", help="A coded table instead: CSV or Parquet, read in "
+                                                              "batches."),
     item_col: str = typer.Option("item", "--item-col", help="Column of item ids in --coded."),
     code_col: str = typer.Option("code", "--code-col", help="Column of codes in --coded."),
     date_col: Optional[str] = typer.Option(None, "--date-col", help="Column of dates in --coded (ISO-8601 or "
@@ -35,17 +35,17 @@ def aggregate(
     coder_col: Optional[str] = typer.Option(None, "--coder-col", help="Column of coders in --coded."),
     weight_col: Optional[str] = typer.Option(None, "--weight-col", help="Column of sampling weights in --coded."),
     unit: str = typer.Option("topic", help="What --coded items are, to look them up in --db: topic or post."),
-    codebooks: list[Path] = typer.Option([], "--codebook", help="Codebook YAML to roll codes up (repeatable); "
-                                                                "default: the project's own, else none."),
+    codebooks: list[Path] = codebook_option([], help="roll codes up with it; repeatable (default: the project's "
+                                                     "own, else none)."),
     level: str = typer.Option("category", help="category, subcategory or code."),
     period: str = typer.Option("month", help="month, quarter, year (calendar, UTC) or none."),
     by: Optional[str] = typer.Option(None, help="Also split by forum_category or coder."),
     confidence: float = typer.Option(0.95, help="Confidence level of the Wilson intervals."),
     extrapolate: bool = typer.Option(False, "--extrapolate", help="Add population estimates from the sampling "
                                                                   "weights (est_total, est_low, est_high)."),
-    renames: Optional[Path] = typer.Option(None, "--renames", help="YAML of forum category renames "
-                                                                   "(old name: new name)."),
-    out_path: Path = typer.Option(..., "--out", "-o", help="Table to write: .csv, .parquet, .tex or .md."),
+    renames: Optional[Path] = path_option(None, "--renames", help="YAML of forum category renames "
+                                                                  "(old name: new name)."),
+    out_path: Path = path_option(..., "--out", "-o", help="The one table to write: .csv, .parquet, .tex or .md."),
 ) -> None:
     """Count coded items per category (or subcategory, code) and period, with Wilson intervals.
 
@@ -78,11 +78,12 @@ def aggregate(
     top = estimator.totals_.sort_values("n", ascending=False, kind="stable").head(TOP_ROWS)
     with_ids = bool((top["code_id"] != top["name"]).any())  # without a codebook a code is its own name
     plural = {"category": "categories", "subcategory": "subcategories", "code": "codes"}.get(level, level)
-    shown = Table(*(["group"] if by else []), *(["code"] if with_ids else []), "name", "items", "of", "share",
-                  f"{confidence:.0%} CI", title=f"most frequent {plural}, all dates "
-                                                f"({estimator.n_items_} items, {estimator.n_rows_} rows)")
+    top_table = Table(*(["group"] if by else []), *(["code"] if with_ids else []), "name", "items", "of", "share",
+                      f"{confidence:.0%} CI", title=f"most frequent {plural}, all dates "
+                                                    f"({estimator.n_items_} items, {estimator.n_rows_} rows)")
     for row in top.itertuples(index=False):
-        shown.add_row(*([str(row.group)] if by else []), *([str(row.code_id)] if with_ids else []), str(row.name),
-                      str(row.n), str(row.n_items), f"{row.share:.3f}", f"{row.ci_low:.3f} – {row.ci_high:.3f}")
-    out.print(shown)
-    err.print(f"{len(table)} rows written to {out_path}", highlight=False)
+        top_table.add_row(*([str(row.group)] if by else []), *([str(row.code_id)] if with_ids else []),
+                          str(row.name), str(row.n), str(row.n_items), f"{row.share:.3f}",
+                          f"{row.ci_low:.3f} – {row.ci_high:.3f}")
+    out.print(top_table)
+    err.print(f"{len(table)} rows written to {shown(out_path)}", highlight=False)

@@ -1,16 +1,19 @@
-"""Commands of the coding-scheme step: forumkit codebook import | validate | show | config."""
+"""Commands of the coding-scheme step: forumkit codebook list | import | validate | show | config."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 from rich.tree import Tree
 
-from forumkit.coding.codebook import Code, import_codebook, label_config, load_codebook, validate_codebook
-from .common import app, err, one_line_errors, out
+from .common import app, codebook_argument, err, one_line_errors, out, path_argument, path_option, shown
+
+if TYPE_CHECKING:  # pyyaml and the importer load when a command runs, not for --help
+    from forumkit.coding.codebook import Code
 
 codebook_app = typer.Typer(help="Write, check and show codebooks; make Label Studio configs from them.",
                            no_args_is_help=True)
@@ -30,9 +33,10 @@ def _write(text: str) -> None:
 @codebook_app.command("import")
 @one_line_errors
 def import_cmd(
-    file: Path = typer.Argument(..., help="A .csv or .xlsx codebook: columns #, Category, Subcategory, Definition, "
-                                          "Example; the category named on its first row only."),
-    out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="YAML file to write (default: stdout)."),
+    file: Path = path_argument(..., help="A .csv or .xlsx codebook: columns #, Category, Subcategory, Definition, "
+                                         "Example; the category named on its first row only."),
+    out_path: Optional[Path] = path_option(None, "--out", "-o", help="The one YAML file to write (default: "
+                                                                     "stdout)."),
     id: Optional[str] = typer.Option(None, "--id", help="Codebook id (default: from the file or sheet name)."),
     name: Optional[str] = typer.Option(None, "--name", help="Codebook name (default: the file or sheet name)."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="XLSX sheet (default: the first with Category and "
@@ -45,25 +49,29 @@ def import_cmd(
 
     Example: forumkit codebook import Challenges.csv --id hf-challenges --prefix CH --out challenges.yaml
     """
+    from forumkit.coding.codebook import import_codebook
+
     codebook = import_codebook(file, id=id, name=name, version=version, id_prefix=prefix, sheet=sheet)
     if out_path is None:
         _write(codebook.to_yaml())
     else:
         codebook.save(out_path)
-        err.print(f"{_count(len(codebook.categories), 'category')}, {_count(len(codebook), 'code')} -> {out_path}",
-                  highlight=False)
+        err.print(f"{_count(len(codebook.categories), 'category')}, {_count(len(codebook), 'code')} -> "
+                  f"{shown(out_path)}", highlight=False)
 
 
 @codebook_app.command()
 @one_line_errors
-def validate(file: Path = typer.Argument(..., help="Codebook YAML file.")) -> None:
+def validate(file: Path = codebook_argument(..., help="the one to check.")) -> None:
     """Check a codebook: print FILE:LINE: message per problem; exit 1 if any is an error.
 
-    Example: forumkit codebook validate codebooks/hf-challenges.yaml
+    Example: forumkit codebook validate my-challenges.yaml
     """
+    from forumkit.coding.codebook import load_codebook, validate_codebook
+
     problems = validate_codebook(file)
     for problem in problems:
-        _write(problem.format(str(file)))
+        _write(problem.format(shown(file)))
     if any(p.is_error for p in problems):
         raise typer.Exit(1)
     codebook = load_codebook(file)
@@ -80,11 +88,13 @@ def _branch(tree: Tree, code: Code) -> None:
 
 @codebook_app.command()
 @one_line_errors
-def show(file: Path = typer.Argument(..., help="Codebook YAML file.")) -> None:
+def show(file: Path = codebook_argument(..., help="the one to show.")) -> None:
     """Show a codebook as a tree of ids and names, with counts.
 
-    Example: forumkit codebook show codebooks/hf-benefits.yaml
+    Example: forumkit codebook show hf-benefits
     """
+    from forumkit.coding.codebook import load_codebook
+
     codebook = load_codebook(file)
     tree = Tree(f"[bold]{escape(codebook.name)}[/] ({escape(codebook.id)} v{escape(codebook.version)}): "
                 f"{_count(len(codebook.categories), 'category')}, {_count(len(codebook), 'code')}")
@@ -96,12 +106,30 @@ def show(file: Path = typer.Argument(..., help="Codebook YAML file.")) -> None:
 @codebook_app.command()
 @one_line_errors
 def config(
-    files: list[Path] = typer.Argument(..., help="One or more codebook YAML files (one Taxonomy each)."),
+    files: list[Path] = codebook_argument(..., help="one or more (one Taxonomy each)."),
     unit: str = typer.Option("topic", "--unit", help="What one task is: topic or post."),
     memo: bool = typer.Option(True, "--memo/--no-memo", help="Add a free-text memo box."),
 ) -> None:
     """Print the Label Studio labeling config (XML) for coding with these codebooks.
 
-    Example: forumkit codebook config codebooks/hf-challenges.yaml codebooks/hf-benefits.yaml --unit topic
+    Example: forumkit codebook config hf-challenges hf-benefits --unit topic
     """
+    from forumkit.coding.codebook import label_config, load_codebook
+
     _write(label_config([load_codebook(f) for f in files], unit=unit, memo=memo))
+
+
+@codebook_app.command("list")
+@one_line_errors
+def list_cmd() -> None:
+    """List the codebooks shipped with forumkit: use their names wherever a codebook is asked for.
+
+    Example: forumkit codebook list, then forumkit studio push --db hf.db --sample round1 --codebook hf-challenges
+    """
+    from forumkit.coding.codebook import load_codebook, shipped_codebooks
+
+    table = Table("name", "codebook", "version", "categories", "codes", title="shipped codebooks")
+    for name, path in shipped_codebooks().items():
+        book = load_codebook(path)
+        table.add_row(name, book.name, book.version, str(len(book.categories)), str(len(book)))
+    out.print(table, highlight=False)

@@ -1,8 +1,16 @@
-"""What every command module shares: the root app, the consoles, one-line errors."""
+"""What every command module shares: the root app, the consoles, one-line errors, paths made absolute.
+
+Paths: every path a user gives (or a command defaults to) is made absolute once, here, while the options are
+parsed (:func:`path_option`, :func:`path_argument`, :func:`codebook_option`), so that no library call sees a
+path relative to some other working folder (a server started with ``cwd=`` its own folder, say).
+Exit codes: 0 ok, 1 a forumkit error, 2 a usage error (Click's convention: a bad option or argument,
+whether Click or forumkit finds it), 130 interrupted.
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -10,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from forumkit.errors import ForumkitError
+from forumkit.errors import ForumkitError, UsageError
 
 if TYPE_CHECKING:
     from forumkit.store import Store
@@ -20,9 +28,12 @@ app = typer.Typer(help="Mine, code and chart developer forums.", no_args_is_help
 err = Console(stderr=True)
 out = Console()
 
+#: Exit status of a usage error, as Click gives for a bad option value.
+USAGE = 2
+
 
 def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn forumkit errors into `error: <what>; <what to do>` and exit 1; Ctrl-C into exit 130."""
+    """Turn forumkit errors into `error: <what>; <what to do>` and exit 1 (2 for usage errors); Ctrl-C into 130."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -30,11 +41,68 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except ForumkitError as exc:
             err.print(f"[red]error:[/] {escape(exc.one_line())}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+            raise typer.Exit(USAGE if isinstance(exc, UsageError) else 1) from None
         except KeyboardInterrupt:  # the entry point (forumkit.cli.main) says so in one line
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def absolute(path: str | os.PathLike[str]) -> Path:
+    """The path made absolute against the current folder (``~`` expanded, ``..`` folded, links kept)."""
+    return Path(os.path.abspath(os.path.expanduser(path)))
+
+
+def shown(path: Path) -> str:
+    """A path for messages: relative to the current folder when it lies below it, else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _absolute_paths(value: Any) -> Any:
+    """Click callback of every path option: None stays None, a path or each path of a list becomes absolute."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [absolute(v) for v in value]
+    return absolute(value)
+
+
+def _codebook_paths(value: Any) -> Any:
+    """Click callback of every --codebook option: a shipped codebook's name or a path, made absolute."""
+    from forumkit.coding.codebook.shipped import resolve_codebook
+
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [absolute(resolve_codebook(v)) for v in value]
+    return absolute(resolve_codebook(value))
+
+
+def path_option(default: Any, *names: str, **kwargs: Any) -> Any:
+    """A typer.Option for a file or folder: the value (given or default) arrives absolute."""
+    return typer.Option(default, *names, callback=_absolute_paths, **kwargs)
+
+
+def path_argument(default: Any, **kwargs: Any) -> Any:
+    """A typer.Argument for a file or folder: the value arrives absolute."""
+    return typer.Argument(default, callback=_absolute_paths, **kwargs)
+
+
+CODEBOOK_HELP = "A shipped codebook's name (see `forumkit codebook list`) or a codebook YAML file"
+
+
+def codebook_option(default: Any, *names: str, help: str, **kwargs: Any) -> Any:
+    """A typer.Option naming codebooks: a shipped name (``hf-challenges``) or a path; arrives as absolute files."""
+    return typer.Option(default, *(names or ("--codebook",)), callback=_codebook_paths,
+                        help=f"{CODEBOOK_HELP}: {help}", **kwargs)
+
+
+def codebook_argument(default: Any, *, help: str, **kwargs: Any) -> Any:
+    """A typer.Argument naming codebooks by shipped name or path; arrives as absolute files."""
+    return typer.Argument(default, callback=_codebook_paths, help=f"{CODEBOOK_HELP}: {help}", **kwargs)
 
 
 def open_store(db: Path) -> "Store":

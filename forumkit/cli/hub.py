@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from forumkit.collect.runstate import iso_date
 from forumkit.errors import ForumkitError
-from forumkit.collect.export import FORMATS
-from forumkit.collect.hub import (DEFAULT_RATE, HubClient, HubCollector, HubOptions, HubProgress, HubResult, export_hub_models,
-                   resolve_endpoint)
-from forumkit.store import Store
-from .common import app, err, one_line_errors
+from .common import app, err, one_line_errors, open_store, out, path_option, shown
+
+if TYPE_CHECKING:  # the Hub collector (pandas, huggingface_hub) is imported when a command runs, not for --help
+    from forumkit.collect.hub import HubOptions, HubProgress, HubResult
+
+DEFAULT_RATE = 60.0  # requests per minute; tests/test_cli.py checks it is forumkit.collect.hub.DEFAULT_RATE
+FORMAT_NAMES = "parquet, csv, jsonl"  # forumkit.collect.export.FORMATS, spelled out so that --help needs no pandas
 
 hub_app = typer.Typer(help="Collect Hugging Face Hub model metadata (model types, model cards) over time.",
                       no_args_is_help=True)
@@ -50,7 +51,7 @@ def _hub_progress(quiet: bool) -> Iterator[Callable[[HubProgress], None] | None]
 @hub_app.command("crawl")
 @one_line_errors
 def crawl(
-    db: Path = typer.Option(Path("hub.db"), "--db", help="SQLite store to create or update."),
+    db: Path = path_option(Path("hub.db"), "--db", help="SQLite store to create or update."),
     endpoint: Optional[str] = typer.Option(None, help="Hub base URL (default: $HF_ENDPOINT, else "
                                                       "https://huggingface.co)."),
     since: Optional[str] = typer.Option(None, help="Only models created on or after this date (YYYY-MM-DD)."),
@@ -70,6 +71,10 @@ def crawl(
 
     Newest changes first: a later run fetches only models created or modified since the last one, and a stopped run resumes from its last page. Example: forumkit hub crawl --db hub.db --since 2023-01-01
     """
+    from forumkit.collect.discourse.crawl import iso_date
+    from forumkit.collect.hub import HubClient, HubCollector, HubOptions, resolve_endpoint
+    from forumkit.store import Store
+
     options = HubOptions(author=author, pipeline_tag=pipeline_tag, since=iso_date(since, "--since"),
                          until=iso_date(until, "--until"), limit=limit, full_refresh=full_refresh)
     url = resolve_endpoint(endpoint)
@@ -95,34 +100,38 @@ def _report(result: HubResult, asked: HubOptions, db: Path) -> None:
 @hub_app.command("export")
 @one_line_errors
 def export(
-    db: Path = typer.Option(Path("hub.db"), "--db", help="SQLite store to read."),
-    format: str = typer.Option("parquet", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
-    out_path: Path = typer.Option(..., "--out", "-o", help="File to write."),
+    db: Path = path_option(Path("hub.db"), "--db", help="SQLite store to read."),
+    format: str = typer.Option("parquet", "--format", "-f", help=f"One of: {FORMAT_NAMES}."),
+    out_path: Path = path_option(..., "--out", "-o", help="The one file to write."),
     endpoint: Optional[str] = typer.Option(None, help="Only models of this Hub (default: all in the store)."),
 ) -> None:
     """Export the collected models (hub_models) to Parquet, CSV or JSON Lines.
 
     List columns (tags, base_models, languages, datasets) are lists in Parquet and JSON Lines and JSON strings in CSV; card_data is JSON text. Example: forumkit hub export --db hub.db --format csv --out models.csv
     """
+    from forumkit.collect.hub import export_hub_models
+    from forumkit.store import Store
+
     if not db.exists():
-        raise ForumkitError(f"{db} does not exist", hint="collect models into it first: forumkit hub crawl --db PATH")
+        raise ForumkitError(f"{shown(db)} does not exist",
+                            hint="collect models into it first: forumkit hub crawl --db PATH")
     with Store(db) as store:
         rows = export_hub_models(store, format, out_path, endpoint=endpoint.rstrip("/") if endpoint else None)
-    err.print(f"{rows} models -> {out_path}", highlight=False, soft_wrap=True)
+    err.print(f"{rows} models -> {shown(out_path)}", highlight=False, soft_wrap=True)
 
 
 @hub_app.command("trends")
 @one_line_errors
 def trends(
-    db: Path = typer.Option(Path("hub.db"), "--db", help="Store with collected Hub models (and, optionally, a "
-                                                         "scraped forum)."),
+    db: Path = path_option(Path("hub.db"), "--db", help="Store with collected Hub models (and, optionally, a "
+                                                        "scraped forum)."),
     period: str = typer.Option("month", help="month, quarter or year (calendar, UTC)."),
     top: int = typer.Option(10, min=1, help="Model types shown on their own; the rest add up to 'other'."),
     endpoint: Optional[str] = typer.Option(None, help="The Hub whose models to use, when the store holds several."),
-    mapping: Optional[Path] = typer.Option(None, "--mapping", help="CSV pattern,family of model type aliases "
-                                                                   "(default: forumkit/data/model_families.csv)."),
-    out_dir: Path = typer.Option(Path("forumkit-work/hub-trends"), "--out", help="Folder for the CSV tables and "
-                                                                                 "PNG/SVG figures."),
+    mapping: Optional[Path] = path_option(None, "--mapping", help="CSV pattern,family of model type aliases "
+                                                                  "(default: forumkit/data/model_families.csv)."),
+    out_dir: Path = path_option(Path("forumkit-work/hub-trends"), "--out", help="A folder (made if missing) for "
+                                                                                "the CSV tables and PNG/SVG figures."),
 ) -> None:
     """Model types uploaded per period and documented attributes (card, license, datasets...) over time.
 
@@ -130,16 +139,14 @@ def trends(
     """
     from rich.table import Table
 
-    from forumkit.analysis.hubtrends import hub_trends, write_figures, write_tables
-    from .common import out
+    from forumkit.analysis.hubfiles import write_hub_trends
 
     if not db.exists():
-        raise ForumkitError(f"{db} does not exist", hint="collect models into it first: forumkit hub crawl --db PATH")
-    with Store(db) as store:
-        result = hub_trends(store, period=period, top=top, endpoint=endpoint.rstrip("/") if endpoint else None,
-                            mapping=mapping)
-    tables = write_tables(result, out_dir)
-    figures = write_figures(result, out_dir, top=top)
+        raise ForumkitError(f"{shown(db)} does not exist",
+                            hint="collect models into it first: forumkit hub crawl --db PATH")
+    with open_store(db) as store:
+        written = write_hub_trends(store, out_dir, period=period, top=top, endpoint=endpoint, mapping=mapping)
+    result = written.result
     dates = dict(zip(result.dates["status"], result.dates["models"]))
     undated = dates["placeholder"] + dates["missing"]
     types = Table("model type", "models", "share", title=f"models created per model type ({dates['known']} with a "
@@ -159,5 +166,5 @@ def trends(
         for row in result.contrast.itertuples(index=False):
             forum.add_row(str(row.model_type), str(row.hub_models), str(row.forum_topics), str(row.pattern))
         out.print(forum)
-    err.print(f"{len(tables)} tables and {len(figures)} figures (PNG, SVG) -> {out_dir}", highlight=False,
-              soft_wrap=True)
+    err.print(f"{len(written.tables)} tables and {len(written.figures)} figures (PNG, SVG) -> {shown(out_dir)}",
+              highlight=False, soft_wrap=True)

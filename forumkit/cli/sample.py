@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.table import Table
 
 from forumkit.errors import UsageError
-from forumkit.coding.sampling import Sample, SampleDesign, draw_sample, list_samples, load_sample, save_sample, write_sample_csv
-from .common import app, err, one_line_errors, open_store, out
+from .common import app, err, one_line_errors, open_store, out, path_option, shown
+
+if TYPE_CHECKING:  # sampling needs pandas: imported when a command runs, not for --help
+    from forumkit.coding.sampling import Sample
 
 
 def print_sample(sample: Sample) -> None:
@@ -31,7 +33,7 @@ def print_sample(sample: Sample) -> None:
 @app.command()
 @one_line_errors
 def sample(
-    db: Path = typer.Option(Path("forum.db"), "--db", help="SQLite store to sample from."),
+    db: Path = path_option(Path("forum.db"), "--db", help="SQLite store to sample from."),
     name: str = typer.Option(..., "--name", "-n", help="Name to save the sample under, e.g. round1."),
     unit: str = typer.Option("topic", help="What to sample: topic or post (regular, visible posts)."),
     size: Optional[int] = typer.Option(None, "--size", help="Sample size; default: Cochran's formula."),
@@ -52,13 +54,16 @@ def sample(
                                         help="Keep pinned topics and the categories' 'About' topics."),
     forum: Optional[str] = typer.Option(None, help="Forum base URL, when the store holds several."),
     replace: bool = typer.Option(False, "--replace", help="Overwrite a saved sample of the same name."),
-    out_path: Optional[Path] = typer.Option(None, "--out", "-o",
-                                            help="Also write the items (with title, category, url) as CSV."),
+    out_path: Optional[Path] = path_option(None, "--out", "-o",
+                                           help="Also write the items (with title, category, url) to this one "
+                                                "CSV file."),
 ) -> None:
     """Draw a seeded random sample of topics or posts and save it in the store for coding.
 
     Example: forumkit sample --db hf.db --name round1 --strata period --period year --seed 7 --out round1.csv
     """
+    from forumkit.coding.sampling import SampleDesign, draw_sample, save_sample, write_sample_csv
+
     if size is not None and (confidence is not None or margin is not None):
         raise UsageError("--size fixes the sample size; --confidence and --margin compute it",
                          hint="pass either --size or --confidence/--margin")
@@ -72,23 +77,26 @@ def sample(
         drawn = draw_sample(store, design)
         save_sample(store, drawn, replace=replace)
         print_sample(drawn)
-        err.print(f"saved sample '{name}' ({drawn.n} {unit}s) in {db}")
+        err.print(f"saved sample '{name}' ({drawn.n} {unit}s) in {shown(db)}")
         if out_path is not None:
             rows = write_sample_csv(store, drawn, out_path)
-            err.print(f"{rows} items -> {out_path}")
+            err.print(f"{rows} items -> {shown(out_path)}")
 
 
 @app.command()
 @one_line_errors
 def samples(
-    db: Path = typer.Option(Path("forum.db"), "--db", help="SQLite store to read."),
+    db: Path = path_option(Path("forum.db"), "--db", help="SQLite store to read."),
     name: Optional[str] = typer.Option(None, "--name", "-n", help="Show this sample's strata instead of the list."),
-    out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="With --name: write its items as CSV."),
+    out_path: Optional[Path] = path_option(None, "--out", "-o", help="With --name: the one CSV file to write its "
+                                                                     "items to."),
 ) -> None:
     """List the samples saved in a store, or show one and export its items.
 
     Example: forumkit samples --db hf.db --name round1 --out round1.csv
     """
+    from forumkit.coding.sampling import list_samples, load_sample, write_sample_csv
+
     if out_path is not None and name is None:
         raise UsageError("--out needs --name", hint="say which sample to write, e.g. --name round1")
     with open_store(db) as store:
@@ -97,13 +105,14 @@ def samples(
             print_sample(saved)
             if out_path is not None:
                 rows = write_sample_csv(store, saved, out_path)
-                err.print(f"{rows} items -> {out_path}")
+                err.print(f"{rows} items -> {shown(out_path)}")
             return
         found = list_samples(store)
         if not found:
-            err.print(f"no samples saved in {db} yet; draw one with: forumkit sample --db {db} --name round1")
+            err.print(f"no samples saved in {shown(db)} yet; draw one with: "
+                      f"forumkit sample --db {shown(db)} --name round1")
             return
-        table = Table("name", "unit", "items", "population", "design", "seed", "saved", title=f"samples in {db}")
+        table = Table("name", "unit", "items", "population", "design", "seed", "saved", title=f"samples in {shown(db)}")
         for s in found:
             table.add_row(s.name, s.unit, str(s.items), str(s.population),
                           s.method if s.strata is None else f"{s.method} by {s.strata}", str(s.seed),

@@ -1,30 +1,25 @@
-"""Commands of the scraping step: scrape, export, stats, demo, fake serve."""
+"""Commands of the scraping step: scrape, stats."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from forumkit.collect.discourse.client import DEFAULT_FORUM, DEFAULT_RATE, DEFAULT_USER_AGENT, DiscourseClient
-from forumkit.collect.discourse.crawl import CrawlOptions, CrawlProgress, CrawlResult, Crawler
-from forumkit.collect.runstate import iso_date
-from forumkit.collect.export import FORMATS, TABLES, export_table, write_frame
-from forumkit.collect.mentions import ModelVocabulary
-from forumkit.store import Store
-from forumkit.collect.summary import StoreSummary, summarize
-from .common import app, err, one_line_errors, open_store, out
+from forumkit.collect.discourse.client import DEFAULT_FORUM, DEFAULT_RATE, DEFAULT_USER_AGENT
+from .common import app, err, one_line_errors, open_store, out, path_option
 
-EXPORTS = [*TABLES, "coded", "annotations", "qdpx"]
-SHIPPED_CODEBOOKS = Path(__file__).resolve().parents[2] / "codebooks"
+if TYPE_CHECKING:  # the crawler (lxml) is imported when a command runs, not for --help
+    from forumkit.collect.discourse.crawl import CrawlOptions, CrawlProgress, CrawlResult
+    from forumkit.collect.summary import StoreSummary
 
 
 @contextmanager
-def _crawl_progress(quiet: bool) -> Iterator[Callable | None]:
+def crawl_progress(quiet: bool) -> Iterator[Callable | None]:
     """A rich progress display fed by the crawl's progress callback."""
     if quiet:
         yield None
@@ -49,31 +44,41 @@ def _crawl_progress(quiet: bool) -> Iterator[Callable | None]:
 
 def run_scrape(url: str, db: Path, options: CrawlOptions, *, rate: float, user_agent: str, ignore_robots: bool,
                retries: int, backoff: float, models: Optional[Path], quiet: bool) -> CrawlResult:
-    """Open the store and the client, crawl, and report. Shared by `scrape` and `demo`."""
+    """Open the store and the client, crawl, and report."""
+    from forumkit.collect.discourse.client import DiscourseClient
+    from forumkit.collect.discourse.crawl import Crawler
+    from forumkit.collect.mentions import ModelVocabulary
+    from forumkit.store import Store
+
     vocabulary = ModelVocabulary.default()
     if models is not None:
         vocabulary = vocabulary.extended(ModelVocabulary.from_file(models))
     with Store(db) as store, DiscourseClient(url, rate=rate, user_agent=user_agent,
                                              respect_robots=not ignore_robots, retries=retries,
                                              backoff=backoff) as client:
-        with _crawl_progress(quiet) as progress:
+        with crawl_progress(quiet) as progress:
             crawler = Crawler(client, store, options, vocabulary=vocabulary, progress=progress)
             result = crawler.run()
     if not quiet:
-        how = "resumed and finished" if result.resumed else "finished"
-        fallbacks = (f" ({result.parse_fallbacks} with HTML the parser could not read: text kept as a plain tag "
-                     "strip, see `forumkit stats`)" if result.parse_fallbacks else "")
-        err.print(f"crawl {how}: {result.topics_listed} topics listed, {result.topics_fetched} fetched one by one, "
-                  f"{result.posts_stored} posts stored{fallbacks}, {result.requests} requests -> {db}",
-                  highlight=False, soft_wrap=True)
+        print_crawl(result, db)
     return result
+
+
+def print_crawl(result: CrawlResult, db: Path) -> None:
+    """The crawl's closing line (also shown by `demo`)."""
+    how = "resumed and finished" if result.resumed else "finished"
+    fallbacks = (f" ({result.parse_fallbacks} with HTML the parser could not read: text kept as a plain tag "
+                 "strip, see `forumkit stats`)" if result.parse_fallbacks else "")
+    err.print(f"crawl {how}: {result.topics_listed} topics listed, {result.topics_fetched} fetched one by one, "
+              f"{result.posts_stored} posts stored{fallbacks}, {result.requests} requests -> {db}",
+              highlight=False, soft_wrap=True)
 
 
 @app.command()
 @one_line_errors
 def scrape(
     forum_url: str = typer.Argument(DEFAULT_FORUM, help="Base URL of a Discourse forum."),
-    db: Path = typer.Option(Path("forum.db"), "--db", help="SQLite store to create or update."),
+    db: Path = path_option(Path("forum.db"), "--db", help="SQLite store to create or update."),
     categories: list[str] = typer.Option([], "--categories", "-c",
                                          help="Only these categories (slug, name or id; repeat or comma-separate)."),
     since: Optional[str] = typer.Option(None, help="Only topics created on or after this date (YYYY-MM-DD)."),
@@ -88,13 +93,15 @@ def scrape(
     full_refresh: bool = typer.Option(False, "--full-refresh", help="Re-list everything and refetch changed posts."),
     retries: int = typer.Option(5, min=0, help="Retries for 5xx, timeouts and resets before giving up."),
     backoff: float = typer.Option(2.0, min=0, help="Base of the exponential backoff between retries, seconds."),
-    models: Optional[Path] = typer.Option(None, help="Extra model names to find (CSV model,aliases,... or one a line)."),
+    models: Optional[Path] = path_option(None, help="Extra model names to find (CSV model,aliases,... or one a line)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
     """Scrape a Discourse forum into a SQLite store, incrementally and resumably.
 
     Example: forumkit scrape https://discuss.huggingface.co --db hf.db --since 2023-01-01
     """
+    from forumkit.collect.discourse.crawl import CrawlOptions, iso_date
+
     names = tuple(n.strip() for item in categories for n in item.split(",") if n.strip())
     options = CrawlOptions(categories=names, since=iso_date(since, "--since"), until=iso_date(until, "--until"),
                            max_topics=max_topics, recheck_days=recheck_days, full_refresh=full_refresh)
@@ -102,50 +109,15 @@ def scrape(
                retries=retries, backoff=backoff, models=models, quiet=quiet)
 
 
-@app.command("export")
-@one_line_errors
-def export_cmd(
-    table: str = typer.Argument(..., help=f"What to export: {', '.join(EXPORTS)}."),
-    db: Path = typer.Option(Path("forum.db"), "--db", help="SQLite store to read."),
-    format: str = typer.Option("csv", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
-    out_path: Path = typer.Option(..., "--out", "-o", help="File to write."),
-    html: bool = typer.Option(False, "--html", help="Add the original HTML (posts only)."),
-    project: Optional[int] = typer.Option(None, help="coded/annotations/qdpx: only this project."),
-    adjudicator: Optional[str] = typer.Option(None, help="coded: this coder's codes decide the consensus."),
-) -> None:
-    """Export posts, topics, model mentions or the coded dataset to CSV, Parquet or JSON Lines.
-
-    `coded` has one row per item and code with a consensus column; `annotations` one row per
-    annotation and code. Example: forumkit export posts --db hf.db --format parquet --out posts.parquet
-
-    `qdpx` writes a REFI-QDA project for ATLAS.ti, MAXQDA, NVivo or QualCoder (--format is ignored).
-    Example: forumkit export qdpx --db hf.db --project 1 --out study.qdpx
-    """
-    with open_store(db) as store:
-        from forumkit.coding.coded import annotation_rows, coded_items
-
-        if table == "qdpx":
-            from forumkit.coding.qdpx import export_qdpx
-
-            result = export_qdpx(store, out_path, project)
-            err.print(f"{result.sources} sources, {result.selections} codings by {result.users} coders -> {out_path}")
-            return
-        if table == "coded":
-            rows = write_frame(coded_items(store, project, adjudicator=adjudicator), format, out_path)
-        elif table == "annotations":
-            rows = write_frame(annotation_rows(store, project), format, out_path)
-        else:
-            rows = export_table(store, table, format, out_path, html=html)
-    err.print(f"{rows} {table} rows -> {out_path}")
-
-
 @app.command()
 @one_line_errors
-def stats(db: Path = typer.Option(Path("forum.db"), "--db", help="SQLite store to read.")) -> None:
+def stats(db: Path = path_option(Path("forum.db"), "--db", help="SQLite store to read.")) -> None:
     """Show what a store holds: counts, time span, categories, most mentioned models.
 
     Example: forumkit stats --db hf.db
     """
+    from forumkit.collect.summary import summarize
+
     with open_store(db) as store:
         for forum_id, _ in store.forums():
             print_summary(summarize(store, forum_id))
@@ -167,77 +139,3 @@ def print_summary(summary: StoreSummary) -> None:
     for model, topics in summary.top_models:
         models.add_row(model, str(topics))
     out.print(models)
-
-
-@app.command()
-@one_line_errors
-def demo(
-    workdir: Path = typer.Option(Path("forumkit-work/demo"), help="Folder for the demo's store and exports."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
-) -> None:
-    """The main job on the shipped forum snapshot: scrape, export, sample, prepare coding. No network needed.
-
-    Serves the snapshot on loopback, scrapes it with the real scraper, shows and exports what was stored,
-    draws a stratified sample of topics (Cochran size, 95% / 5%), writes the HTML report of the forum's
-    activity and model mentions, and the Label Studio labeling config of the shipped codebooks. Example: forumkit demo --workdir /tmp/demo
-    """
-    from forumkit.coding.codebook import label_config, load_codebook
-    from forumkit.fakes.discourse import FakeDiscourse, load_sample
-    from forumkit.analysis.report import ReportOptions, build_report
-    from forumkit.coding.sampling import SampleDesign, draw_sample, save_sample, write_sample_csv
-    from .sample import print_sample
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    db = workdir / "sample.db"
-    for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        stale.unlink(missing_ok=True)  # the demo server's port changes each run: start from a fresh store
-    with FakeDiscourse(load_sample()) as server:
-        err.print(f"serving the sample forum snapshot at {server.url}")
-        run_scrape(server.url, db, CrawlOptions(), rate=0, user_agent=DEFAULT_USER_AGENT, ignore_robots=False,
-                   retries=3, backoff=0.1, models=None, quiet=quiet)
-    with Store(db) as store:
-        print_summary(summarize(store, store.forum_id(server.url, create=False)))
-        for table in TABLES:
-            path = workdir / f"{table}.parquet"
-            rows = export_table(store, table, "parquet", path)
-            out.print(f"exported {rows} {table} rows -> {path}")
-        sample = draw_sample(store, SampleDesign(name="demo", strata="category", seed=42))
-        save_sample(store, sample, replace=True)
-        print_sample(sample)
-        write_sample_csv(store, sample, workdir / "sample-demo.csv")
-        index = build_report(store, workdir / "report", options=ReportOptions(title="forumkit demo: sample forum"),
-                             command="forumkit demo")
-    out.print(f"report (forum activity, model mentions and their trends) -> {index}")
-    books = [load_codebook(path) for path in sorted(SHIPPED_CODEBOOKS.glob("*.yaml"))]
-    (workdir / "label-config.xml").write_text(label_config(books, unit="topic"), encoding="utf-8")
-    out.print(f"sample 'demo' -> {workdir / 'sample-demo.csv'}; Label Studio config of "
-              f"{' and '.join(b.name for b in books)} -> {workdir / 'label-config.xml'}")
-    out.print(f"next: forumkit studio up, then forumkit studio push --db {db} --sample demo "
-              + " ".join(f"--codebook {p}" for p in sorted(SHIPPED_CODEBOOKS.glob('*.yaml'))))
-
-
-fake_app = typer.Typer(help="A fake Discourse forum on loopback, for trying forumkit without a network.")
-app.add_typer(fake_app, name="fake")
-
-
-@fake_app.command("serve")
-@one_line_errors
-def fake_serve(
-    snapshot: Optional[Path] = typer.Option(None, help="Forum snapshot (.json.gz); default: the shipped sample."),
-    port: int = typer.Option(8765, help="Port on 127.0.0.1."),
-) -> None:
-    """Serve a forum snapshot with the Discourse API on 127.0.0.1 until Ctrl-C.
-
-    Example: forumkit fake serve --port 8765 & forumkit scrape http://127.0.0.1:8765 --db sample.db --rate 0
-    """
-    import time
-
-    from forumkit.fakes.discourse import FakeDiscourse, FakeForum, load_sample
-
-    forum = FakeForum.load(snapshot) if snapshot else load_sample()
-    with FakeDiscourse(forum, port=port) as server:
-        err.print(f"serving at {server.url} (Ctrl-C to stop)")
-        while True:
-            time.sleep(3600)
-
-

@@ -5,22 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from forumkit.errors import UsageError
 from forumkit.coding.studio import server
-from .common import app, err, one_line_errors, open_store, out
+from .common import app, codebook_option, err, one_line_errors, open_store, out, path_option
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from forumkit.coding.studio.client import Studio
 
 studio_app = typer.Typer(help="Code forum items in a real Label Studio server.", no_args_is_help=True)
 app.add_typer(studio_app, name="studio")
 
-WORKDIR = typer.Option(server.DEFAULT_WORKDIR, "--workdir", help="Folder for the server's data, log and login.")
+WORKDIR = path_option(server.DEFAULT_WORKDIR, "--workdir", help="Folder for the server's data, log and login.")
 
 
 def _connect(url: Optional[str], token: Optional[str], workdir: Path) -> "Studio":
@@ -37,7 +38,7 @@ def _connect(url: Optional[str], token: Optional[str], workdir: Path) -> "Studio
 @one_line_errors
 def up(
     workdir: Path = WORKDIR,
-    venv: Path = typer.Option(server.DEFAULT_VENV, help="Label Studio's own virtual environment (made if missing)."),
+    venv: Path = path_option(server.DEFAULT_VENV, help="Label Studio's own virtual environment (made if missing)."),
     port: Optional[int] = typer.Option(None, help="Port on 127.0.0.1 (default: a free one)."),
 ) -> None:
     """Start Label Studio headless on 127.0.0.1 and print its URL and login.
@@ -78,6 +79,8 @@ def status(workdir: Path = WORKDIR) -> None:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     if not path.exists():
         raise UsageError(f"{path} does not exist", hint="give a CSV or Parquet file")
     try:
@@ -89,13 +92,13 @@ def _read_table(path: Path) -> pd.DataFrame:
 @studio_app.command("push")
 @one_line_errors
 def push_cmd(
-    db: Path = typer.Option(Path("forum.db"), "--db", help="The forumkit store."),
-    codebook: list[Path] = typer.Option(..., "--codebook", help="Codebook YAML; repeat for several taxonomies."),
+    db: Path = path_option(Path("forum.db"), "--db", help="The forumkit store."),
+    codebook: list[Path] = codebook_option(..., help="repeat for several taxonomies."),
     sample: Optional[str] = typer.Option(None, help="Name of a sample drawn with `forumkit sample`."),
-    items: Optional[Path] = typer.Option(None, help="Instead of a sample: CSV/Parquet with an item_id column."),
+    items: Optional[Path] = path_option(None, help="Instead of a sample: CSV/Parquet with an item_id column."),
     unit: str = typer.Option("topic", help="With --items: topic or post."),
     coders: int = typer.Option(2, help="Coders per task (Label Studio's overlap)."),
-    suggestions: Optional[Path] = typer.Option(None, help="CSV/Parquet of item_id, code_id, score: pre-annotations."),
+    suggestions: Optional[Path] = path_option(None, help="CSV/Parquet of item_id, code_id, score: pre-annotations."),
     title: Optional[str] = typer.Option(None, help="Project title (default: from the sample and codebooks)."),
     memo: bool = typer.Option(True, help="Offer a free-text memo field."),
     url: Optional[str] = typer.Option(None, help="Label Studio URL (default: the one `studio up` started)."),
@@ -105,8 +108,10 @@ def push_cmd(
     """Create or update a Label Studio project from codebooks and a sample, and import its items as tasks.
 
     Pushing the same sample twice adds no duplicate tasks. Example:
-    forumkit studio push --db hf.db --sample round1 --codebook codebooks/hf-challenges.yaml --coders 2
+    forumkit studio push --db hf.db --sample round1 --codebook hf-challenges --coders 2
     """
+    import pandas as pd
+
     from forumkit.coding.codebook import load_codebook
     from forumkit.coding.studio.push import push, sample_items
 
@@ -147,7 +152,7 @@ def push_cmd(
 @studio_app.command("pull")
 @one_line_errors
 def pull_cmd(
-    db: Path = typer.Option(Path("forum.db"), "--db", help="The forumkit store."),
+    db: Path = path_option(Path("forum.db"), "--db", help="The forumkit store."),
     project: Optional[int] = typer.Option(None, help="forumkit's project id (see `studio projects`)."),
     url: Optional[str] = typer.Option(None, help="Label Studio URL (default: the one `studio up` started)."),
     token: Optional[str] = typer.Option(None, help="Label Studio API token."),
@@ -167,7 +172,7 @@ def pull_cmd(
 
 @studio_app.command()
 @one_line_errors
-def projects(db: Path = typer.Option(Path("forum.db"), "--db", help="The forumkit store.")) -> None:
+def projects(db: Path = path_option(Path("forum.db"), "--db", help="The forumkit store.")) -> None:
     """List the Label Studio projects pushed from this store.
 
     Example: forumkit studio projects --db hf.db

@@ -5,7 +5,7 @@ extended by each), hand it to a callback after every step and while their
 client waits (:class:`Bookkeeper`), add the requests sent since the last commit
 to the run's counter in the transaction that stores the data they fetched, and
 stop an incremental run a margin before the previous run's watermark
-(:func:`shift`). Their ``since``/``until`` options are read by :func:`iso_date`.
+(:func:`shift`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Generic, Protocol, TypeVar
 
-from forumkit.errors import UsageError
+from forumkit.dates import iso_utc
 
 
 @dataclass
@@ -82,17 +82,4 @@ def shift(iso: str, delta: timedelta) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     moment = (moment + delta).astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def iso_date(value: str | None, what: str) -> str | None:
-    """'2023-01-31' or any ISO date/time -> the store's UTC string; a UsageError naming ``what`` otherwise."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UsageError(f"{what} '{value}' is not a date", hint="use YYYY-MM-DD or an ISO date-time") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return iso_utc(moment)

@@ -39,7 +39,7 @@ from datetime import timedelta
 from typing import Callable, Iterable, Sequence
 from urllib.parse import parse_qsl, urlsplit
 
-from forumkit.dates import iso_date  # noqa: F401  (the one date parser; the commands import it from here)
+from forumkit.dates import iso_date  # noqa: F401  (the one date parser, :mod:`forumkit.dates`; scrape and hub crawl read --since/--until with it)
 from forumkit.collect.mentions import ModelVocabulary
 from forumkit.collect.runstate import Bookkeeper, Progress, shift
 from forumkit.errors import BadResponse, NotFound, RobotsDisallowed, UsageError

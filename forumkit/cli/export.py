@@ -1,0 +1,44 @@
+"""`forumkit export`: collected tables, the coded dataset and the REFI-QDA project, to files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import app, err, one_line_errors, open_store, path_option, shown
+
+# Spelled out here so that `forumkit --help` needs no pandas; tests/test_cli.py checks them against the library.
+EXPORT_NAMES = "posts, topics, mentions, coded, annotations, qdpx"
+FORMAT_NAMES = "csv, parquet, jsonl"
+
+
+@app.command("export")
+@one_line_errors
+def export_cmd(
+    table: str = typer.Argument(..., help=f"What to export: {EXPORT_NAMES}."),
+    db: Path = path_option(Path("forum.db"), "--db", help="SQLite store to read."),
+    format: str = typer.Option("csv", "--format", "-f", help=f"One of: {FORMAT_NAMES} (not for qdpx)."),
+    out_path: Path = path_option(..., "--out", "-o", help="The one file to write (a table, or a .qdpx project)."),
+    html: bool = typer.Option(False, "--html", help="Add the original HTML (posts only)."),
+    project: Optional[int] = typer.Option(None, help="coded/annotations/qdpx: only this project."),
+    adjudicator: Optional[str] = typer.Option(None, help="coded: this coder's codes decide the consensus."),
+) -> None:
+    """Export posts, topics, model mentions or the coded dataset to CSV, Parquet or JSON Lines.
+
+    `coded` has one row per item and code with a consensus column; `annotations` one row per
+    annotation and code. Example: forumkit export posts --db hf.db --format parquet --out posts.parquet
+
+    `qdpx` writes a REFI-QDA project for ATLAS.ti, MAXQDA, NVivo or QualCoder (--format is ignored).
+    Example: forumkit export qdpx --db hf.db --project 1 --out study.qdpx
+    """
+    from forumkit.coding.export import export_dataset
+
+    with open_store(db) as store:
+        result = export_dataset(store, table, out_path, format=format, html=html, project=project,
+                                adjudicator=adjudicator)
+    if result.what == "qdpx":
+        err.print(f"{result.rows} sources, {result.codings} codings by {result.coders} coders -> {shown(result.path)}")
+    else:
+        err.print(f"{result.rows} {result.what} rows -> {shown(result.path)}")
