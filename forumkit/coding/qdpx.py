@@ -155,38 +155,9 @@ def item_text(title: str, posts: Iterable[Any]) -> str:
 
 
 def _items(store: Store, forum_id: int, unit: str, item_ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
-    """item id -> (source name, description, text), for topics or posts of the forum."""
-    forum_url = dict(store.forums()).get(forum_id, "")
-    out: dict[int, tuple[str, str, str]] = {}
-    for start in range(0, len(item_ids), 500):
-        chunk = list(item_ids[start:start + 500])
-        marks = ",".join("?" * len(chunk))
-        if unit == "topic":
-            topics = store.query(
-                f"SELECT t.id, t.title, t.slug, t.created_at, c.name AS category FROM topics t LEFT JOIN categories c"
-                f" ON c.forum_id = t.forum_id AND c.id = t.category_id WHERE t.forum_id = ? AND t.id IN ({marks})",
-                (forum_id, *chunk))
-            posts: dict[int, list] = {}
-            for row in store.query(  # the posts Label Studio showed: live, regular, in order
-                    f"SELECT topic_id, username, created_at, text, code FROM posts WHERE forum_id = ?"
-                    f" AND topic_id IN ({marks}) AND removed_at IS NULL AND post_type = 1"
-                    f" ORDER BY topic_id, post_number", (forum_id, *chunk)):
-                posts.setdefault(row["topic_id"], []).append(row)
-            for t in topics:
-                url = f"{forum_url}/t/{t['slug']}/{t['id']}"
-                out[t["id"]] = (f"topic {t['id']}: {t['title']}", _description(t["category"], t["created_at"], url),
-                                item_text(t["title"], posts.get(t["id"], ())))
-        else:
-            rows = store.query(
-                f"SELECT p.id, p.topic_id, p.post_number, p.username, p.created_at, p.text, p.code, t.title,"
-                f" t.slug, c.name AS category FROM posts p JOIN topics t ON t.forum_id = p.forum_id"
-                f" AND t.id = p.topic_id LEFT JOIN categories c ON c.forum_id = t.forum_id AND c.id = t.category_id"
-                f" WHERE p.forum_id = ? AND p.id IN ({marks})", (forum_id, *chunk))
-            for p in rows:
-                url = f"{forum_url}/t/{p['slug']}/{p['topic_id']}/{p['post_number']}"
-                out[p["id"]] = (f"post {p['id']}: {p['title']}", _description(p["category"], p["created_at"], url),
-                                item_text(p["title"], [p]))
-    return out
+    """item id -> (source name, description, text): the items as Label Studio showed them (one loader)."""
+    return {i.item_id: (f"{unit} {i.item_id}: {i.title}", _description(i.category, i.created_at, i.url),
+                        item_text(i.title, i.posts)) for i in store.coding_items(forum_id, unit, item_ids).values()}
 
 
 def _description(category: str | None, created_at: str | None, url: str) -> str:
@@ -244,7 +215,7 @@ def _codebook_element(parent: etree._Element, codebooks: Sequence[Codebook]) -> 
 
 def build_qdpx(store: Store, project: int | None = None, *, created: datetime | None = None) -> QdpxContent:
     """Build the REFI-QDA XML and source texts of a project's pulled annotations (see the module doc)."""
-    from .studio.pull import project_codebooks, project_row  # the Label Studio SDK is not needed here
+    from .studio.projects import project_codebooks, project_row  # the Label Studio SDK is not needed here
 
     row = project_row(store, project)
     rows = annotation_rows(store, row["id"])
@@ -252,7 +223,7 @@ def build_qdpx(store: Store, project: int | None = None, *, created: datetime | 
     if rows.empty:
         raise UsageError(f"every annotation of project {row['id']} was skipped: nothing to export",
                          hint="code some items in Label Studio, then: forumkit studio pull --db ...")
-    codebooks = project_codebooks(store, row)
+    codebooks = project_codebooks(store, row["id"])
     created_at = _xml_time(created or datetime.now(timezone.utc))
     studio_key = f"{row['url']}/projects/{row['project_id']}"
 

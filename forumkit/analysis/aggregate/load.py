@@ -14,7 +14,6 @@ ambiguous) stops with one error naming the column and the value.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import Counter
@@ -173,22 +172,11 @@ def _from_store(store: Store, project: int | None, view: str, adjudicator: str |
 
 
 def project_codebooks(store: Store, project: int | None = None) -> list:
-    """The codebook snapshots a project was coded with (:class:`~forumkit.coding.codebook.Codebook` list)."""
-    from forumkit.coding.codebook import Codebook
+    """The codebook snapshots a project was coded with: the one rule of
+    :func:`forumkit.coding.studio.projects.project_codebooks` (a missing snapshot is an error)."""
+    from forumkit.coding.studio.projects import project_codebooks as snapshots
 
-    rows = store.query("SELECT id, codebooks FROM studio_projects" + (" WHERE id = ?" if project else ""),
-                       (project,) if project else ())
-    if project is None and len(rows) > 1:
-        raise UsageError(f"{store.path} holds {len(rows)} Label Studio projects",
-                         hint="choose one with --project N (see: forumkit studio projects)")
-    books = []
-    for book_id, version in (json.loads(rows[0][1]) if rows else []):
-        found = store.query("SELECT content FROM codebooks WHERE id = ? AND version = ?", (book_id, version))
-        if found:
-            books.append(Codebook.from_dict(json.loads(found[0][0])))
-        else:
-            log.warning("codebook %s %s is not in %s: its codes are not rolled up", book_id, version, store.path)
-    return books
+    return snapshots(store, project)
 
 
 def _store_items(store: Store, unit: str) -> pd.DataFrame:
