@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
@@ -16,6 +15,8 @@ from forumkit.coding.studio import server
 from .common import app, err, one_line_errors, open_store, out
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from forumkit.coding.studio.client import Studio
 
 studio_app = typer.Typer(help="Code forum items in a real Label Studio server.", no_args_is_help=True)
@@ -105,9 +106,11 @@ def login(workdir: Path = WORKDIR) -> None:
     out.print(f"password: {found.password}", highlight=False, soft_wrap=True)
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path) -> "pd.DataFrame":
     if not path.exists():
         raise UsageError(f"{path} does not exist", hint="give a CSV or Parquet file")
+    import pandas as pd  # heavy: only the commands that read a table import it
+
     try:
         return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     except (ValueError, OSError) as exc:
@@ -139,26 +142,14 @@ def push_cmd(
     forumkit studio push --db hf.db --sample round1 --codebook codebooks/hf-challenges.yaml --coders 2
     """
     from forumkit.coding.codebook import load_codebook
-    from forumkit.coding.studio.push import push, sample_items
+    from forumkit.coding.studio.push import listed_items, push, sample_items
 
     books = [load_codebook(p) for p in codebook]
     with open_store(_absolute(db)) as store:
         if sample:
             forum_id, unit, item_ids = sample_items(store, sample)
         elif items:
-            table = _read_table(_absolute(items))
-            if "item_id" not in table.columns:
-                raise UsageError(f"{items} has no item_id column", hint=f"columns found: {', '.join(table.columns)}")
-            ids = pd.to_numeric(table["item_id"], errors="coerce")
-            if ids.isna().any() or (ids % 1 != 0).any():
-                bad = table["item_id"][ids.isna() | (ids % 1 != 0)].iloc[0]
-                raise UsageError(f"{items}: item_id must hold whole numbers, not {bad!r}",
-                                 hint="give topic or post ids of the store")
-            item_ids = [int(i) for i in ids]
-            forums = store.forums()
-            if len(forums) != 1:
-                raise UsageError(f"{db} holds {len(forums)} forums", hint="push a sample, which names its forum")
-            forum_id = forums[0][0]
+            forum_id, item_ids = listed_items(store, _read_table(_absolute(items)), str(items))
         else:
             raise UsageError("nothing to push", hint="give --sample NAME or --items FILE")
         suggested = _read_table(_absolute(suggestions)) if suggestions else None

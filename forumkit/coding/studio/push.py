@@ -60,6 +60,21 @@ def sample_items(store: Store, sample: str) -> tuple[int, str, list[int]]:
     return found
 
 
+def listed_items(store: Store, table: pd.DataFrame, source: str) -> tuple[int, list[int]]:
+    """(forum id, item ids) of a table with an ``item_id`` column, for a store of one forum."""
+    if "item_id" not in table.columns:
+        raise UsageError(f"{source} has no item_id column", hint=f"columns found: {', '.join(map(str, table.columns))}")
+    ids = pd.to_numeric(table["item_id"], errors="coerce")
+    bad = ids.isna() | (ids % 1 != 0)
+    if bad.any():
+        raise UsageError(f"{source}: item_id must hold whole numbers, not {table['item_id'][bad].iloc[0]!r}",
+                         hint="give topic or post ids of the store")
+    forums = store.forums()
+    if len(forums) != 1:
+        raise UsageError(f"{store.path} holds {len(forums)} forums", hint="push a sample, which names its forum")
+    return forums[0][0], [int(i) for i in ids]
+
+
 def check_items(store: Store, forum_id: int, unit: str, item_ids: Sequence[int]) -> None:
     """Every item must be a live topic or post of the forum in the store."""
     known = store.live_item_ids(forum_id, unit)
