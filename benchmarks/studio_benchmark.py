@@ -5,11 +5,14 @@ virtual environment `.venv-studio` is made on first use; the first start of a
 data folder migrates its database for about a minute, not counted here).
 
 * push: `forumkit.coding.studio.push` of 10,000 topics of a generated forum, each with a
-  pre-annotation (prediction) of two codes: render, sanitise, import, record.
+  pre-annotation (prediction) of two codes: find the project, read its tasks back, render,
+  sanitise, import, record.
+* push again: the same 10,000 items: every task read back from the server, nothing to add.
 * pull: a project whose 10,000 tasks carry two coders' annotations each (imported
   in bulk, since creating 20,000 annotations one by one through the API takes
-  long), pulled with `forumkit.coding.studio.pull`: full JSON export, mapping of taxonomy
-  paths to codes, replacing the store's rows.
+  long), pulled with `forumkit.coding.studio.pull`: tasks with their annotations a page
+  (500 tasks) at a time, mapping of taxonomy paths to codes, replacing the store's rows.
+* for comparison, the one-request JSON export of that project (what pull used before it paged).
 
     .venv/bin/python benchmarks/studio_benchmark.py [--tasks 10000] [--workdir forumkit-work/bench-studio]
 """
@@ -17,6 +20,7 @@ data folder migrates its database for about a minute, not counted here).
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import tempfile
 import time
@@ -49,7 +53,7 @@ def main() -> None:
     t0 = time.perf_counter()
     info = studio_server.start(args.workdir, venv=ROOT / ".venv-studio")
     print(f"Label Studio up at {info.url} in {time.perf_counter() - t0:.0f}s")
-    studio = Studio(info.url, info.token)
+    studio = Studio(info.url, info.login().token)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "forum.db"
@@ -58,17 +62,23 @@ def main() -> None:
                 Crawler(client, store).run()
             del forum
             with Store(db) as store:
-                items = [r[0] for r in store.query("SELECT id FROM topics ORDER BY id")][: args.tasks]
+                items = sorted(store.live_item_ids(1, "topic"))[: args.tasks]
                 print(f"store: {len(items)} topics to push")
                 suggestions = pd.DataFrame(
                     [(i, code, rng.random()) for i in items for code in rng.sample(leaves, 2)],
                     columns=["item_id", "code_id", "score"])
                 t0 = time.perf_counter()
+                pushed_title = f"bench push {time.time():.0f}"
                 pushed = push(store, studio, [book], forum_id=1, unit="topic", item_ids=items,
-                              title=f"bench push {time.time():.0f}", coders=2, suggestions=suggestions)
+                              title=pushed_title, coders=2, suggestions=suggestions)
                 push_s = time.perf_counter() - t0
                 print(f"push: {pushed.tasks_added} tasks with {pushed.predictions} predictions in {push_s:.1f}s "
                       f"({pushed.tasks_added / push_s:,.0f} tasks/s)")
+                t0 = time.perf_counter()
+                again = push(store, studio, [book], forum_id=1, unit="topic", item_ids=items,
+                             title=pushed_title, coders=2, suggestions=suggestions)
+                again_s = time.perf_counter() - t0
+                print(f"push again: {again.tasks_kept} tasks read back, {again.tasks_added} added in {again_s:.1f}s")
 
                 target = push(store, studio, [book], forum_id=1, unit="topic", item_ids=[],
                               title=f"bench pull {time.time():.0f}", coders=2)
@@ -92,6 +102,11 @@ def main() -> None:
                 pull_s = time.perf_counter() - t0
                 print(f"pull: {pulled.annotations} annotations ({pulled.codes} codes) by {len(pulled.coders)} coders "
                       f"in {pull_s:.1f}s ({pulled.annotations / pull_s:,.0f} annotations/s)")
+                t0 = time.perf_counter()
+                exported = json.loads(b"".join(studio.sdk.projects.exports.download_sync(
+                    id=target.project_id, export_type="JSON", download_all_tasks=False)))
+                print(f"one-request JSON export of the same project (what pull used before): {len(exported)} tasks "
+                      f"in {time.perf_counter() - t0:.1f}s")
     finally:
         studio_server.stop(args.workdir)
 

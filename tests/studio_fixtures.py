@@ -2,11 +2,12 @@
 
 The label-studio virtual environment is the project's own (`.venv-studio` at the repository root,
 created by forumkit on first use). A template data directory is migrated once (about a minute on
-two cores) and kept under the pytest cache between runs of the same checkout; each session copies it.
+two cores) and each session copies it, with its login.json.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,13 @@ def studio_template(tmp_path_factory) -> Path:
     studio_server.stop(base)
     assert info.url
     return base / "data"
+
+
+def copy_template(template: Path, workdir: Path) -> None:
+    """Make ``workdir`` a work folder whose server starts in seconds (migrated data, its login)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(template, workdir / "data")
+    shutil.copy(template.parent / "login.json", workdir / "login.json")
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ from forumkit.coding.studio import Studio, StudioError
 from forumkit.coding.studio.pull import pull
 from forumkit.coding.studio.push import push
 
-from .studio_fixtures import studio, studio_template  # noqa: F401  (fixtures)
+from .studio_fixtures import copy_template, studio, studio_template  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,6 +73,12 @@ def annotate(studio_client: Studio, task_id: int, user_id: int, codes: list[str]
     studio_client.sdk.annotations.create(id=task_id, result=result, completed_by=user_id, lead_time=30.0)
 
 
+def exported(client: Studio, project_id: int) -> list[dict]:
+    """Every task of a project in one request (Label Studio's JSON export): the unpaged truth the tests check."""
+    return json.loads(b"".join(client.sdk.projects.exports.download_sync(id=project_id, export_type="JSON",
+                                                                         download_all_tasks=True)))
+
+
 def task_map(db: Path, project: int) -> dict[int, int]:
     with sqlite3.connect(db) as con:
         return dict(con.execute("SELECT item_id, task_id FROM studio_tasks WHERE project = ?", (project,)))
@@ -83,7 +89,7 @@ def leaf_codes(book, n: int) -> list[str]:
 
 
 def test_push_two_coders_pull_and_agreement(studio, forum_db, tmp_path):
-    client = Studio(studio.url, studio.token)
+    client = Studio(studio.url, studio.login().token)
     items = topic_ids(forum_db, 8)
     codes = leaf_codes(CHALLENGES, 3) + leaf_codes(BENEFITS, 1)
     suggestions = pd.DataFrame({"item_id": [items[0], items[0], items[1]],
@@ -93,15 +99,15 @@ def test_push_two_coders_pull_and_agreement(studio, forum_db, tmp_path):
                       title="two coders", coders=2, suggestions=suggestions)
     assert result.created and result.tasks_added == 8 and result.predictions == 2
 
-    exported = {t["data"]["item_id"]: t for t in client.export(result.project_id, all_tasks=True)}
-    assert set(exported) == set(items)
-    assert [len(exported[i]["predictions"]) for i in items] == [1, 1] + [0] * 6
-    pred = list(client.sdk.predictions.list(task=exported[items[0]]["id"]))[0]
+    on_server = {t["data"]["item_id"]: t for t in exported(client, result.project_id)}
+    assert set(on_server) == set(items)
+    assert [len(on_server[i]["predictions"]) for i in items] == [1, 1] + [0] * 6
+    pred = list(client.sdk.predictions.list(task=on_server[items[0]]["id"]))[0]
     assert pred.score == pytest.approx(0.7)
     taxonomy_paths = {tuple(p) for r in pred.result for p in r["value"]["taxonomy"]}
     assert taxonomy_paths == {tuple(c.id for c in CHALLENGES.path_of(codes[0])),
                               tuple(c.id for c in BENEFITS.path_of(codes[3]))}
-    assert all("<script" not in t["data"]["html"] and "onerror" not in t["data"]["html"] for t in exported.values())
+    assert all("<script" not in t["data"]["html"] and "onerror" not in t["data"]["html"] for t in on_server.values())
 
     # Two coders code the 8 topics; coder B names codes by name (paths of names), coder A by id.
     a_id, a_mail = new_coder(client)
@@ -176,7 +182,7 @@ def test_push_two_coders_pull_and_agreement(studio, forum_db, tmp_path):
 
 
 def test_three_coders_and_fleiss(studio, forum_db):
-    client = Studio(studio.url, studio.token)
+    client = Studio(studio.url, studio.login().token)
     items = topic_ids(forum_db, 12)[8:12]
     codes = leaf_codes(CHALLENGES, 2)
     with Store(forum_db) as store:
@@ -207,7 +213,7 @@ def test_three_coders_and_fleiss(studio, forum_db):
 
 
 def test_pushing_twice_adds_no_duplicates(studio, forum_db):
-    client = Studio(studio.url, studio.token)
+    client = Studio(studio.url, studio.login().token)
     items = topic_ids(forum_db, 20)[12:18]
     with Store(forum_db) as store:
         first = push(store, client, [CHALLENGES], forum_id=1, unit="topic", item_ids=items[:4], title="twice")
@@ -216,7 +222,7 @@ def test_pushing_twice_adds_no_duplicates(studio, forum_db):
     assert (first.tasks_added, second.tasks_added, third.tasks_added) == (4, 2, 0)
     assert first.project_id == second.project_id == third.project_id and not second.created
     assert client.task_count(first.project_id) == 6
-    assert sorted(t["data"]["item_id"] for t in client.export(first.project_id, all_tasks=True)) == sorted(items)
+    assert sorted(t["data"]["item_id"] for t in exported(client, first.project_id)) == sorted(items)
     # a later push with one more codebook updates the project, and a pull reads codes of both
     with Store(forum_db) as store:
         push(store, client, [CHALLENGES, BENEFITS], forum_id=1, unit="topic", item_ids=items, title="twice")
@@ -230,19 +236,23 @@ def test_pushing_twice_adds_no_duplicates(studio, forum_db):
 
 
 def test_posts_as_the_unit_of_coding(studio, forum_db):
-    client = Studio(studio.url, studio.token)
+    client = Studio(studio.url, studio.login().token)
     with sqlite3.connect(forum_db) as con:
         posts = [r[0] for r in con.execute("SELECT id FROM posts WHERE post_type = 1 ORDER BY id LIMIT 3")]
     with Store(forum_db) as store:
         result = push(store, client, [BENEFITS], forum_id=1, unit="post", item_ids=posts, title="posts unit",
                       coders=1)
-    tasks = client.export(result.project_id, all_tasks=True)
+    tasks = exported(client, result.project_id)
     assert sorted(t["data"]["item_id"] for t in tasks) == posts
     assert all("/t/" in t["data"]["url"] for t in tasks)
 
 
-def forumkit(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "forumkit", *args], capture_output=True, text=True, timeout=600)
+def forumkit(*args: str, cwd: Path | None = None, token: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "FORUMKIT_STUDIO_TOKEN"}
+    if token:
+        env["FORUMKIT_STUDIO_TOKEN"] = token
+    return subprocess.run([sys.executable, "-m", "forumkit", *args], capture_output=True, text=True, timeout=600,
+                          cwd=cwd, env=env)
 
 
 def one_error_line(res: subprocess.CompletedProcess, code: int = 1) -> str:
@@ -253,41 +263,32 @@ def one_error_line(res: subprocess.CompletedProcess, code: int = 1) -> str:
 
 
 def test_clear_errors(studio, forum_db, tmp_path):
+    token = studio.login().token
     good = str(ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml")
     items = tmp_path / "items.csv"
     pd.DataFrame({"item_id": [topic_ids(forum_db, 1)[0], 999_999]}).to_csv(items, index=False)
-    base = ["studio", "push", "--db", str(forum_db), "--url", studio.url, "--token", studio.token]
-    line = one_error_line(forumkit(*base, "--codebook", good, "--items", str(items)), code=2)  # a usage error
+    base = ["studio", "push", "--db", str(forum_db), "--url", studio.url]
+    line = one_error_line(forumkit(*base, "--codebook", good, "--items", str(items), token=token), code=2)  # a usage error
     assert "999999" in line and "not topics" in line
 
     broken = tmp_path / "broken.yaml"
     broken.write_text("id: x\nname: X\nversion: '1'\ncodes:\n  - id: A\n    name: A\n  - id: A\n    name: B\n")
     pd.DataFrame({"item_id": topic_ids(forum_db, 2)}).to_csv(items, index=False)
-    assert "duplicate" in one_error_line(forumkit(*base, "--codebook", str(broken), "--items", str(items))).lower()
+    line = one_error_line(forumkit(*base, "--codebook", str(broken), "--items", str(items), token=token))
+    assert "duplicate" in line.lower()
 
-    wrong_token = ["studio", "push", "--db", str(forum_db), "--url", studio.url, "--token", "not-the-token"]
-    assert "rejected the API token" in one_error_line(forumkit(*wrong_token, "--codebook", good, "--items",
-                                                               str(items)))
-    down = ["studio", "push", "--db", str(forum_db), "--url", "http://127.0.0.1:9", "--token", "x"]
-    assert "cannot reach Label Studio" in one_error_line(forumkit(*down, "--codebook", good, "--items", str(items)))
+    line = one_error_line(forumkit(*base, "--codebook", good, "--items", str(items), token="not-the-token"))
+    assert "rejected the API token" in line and "not-the-token" not in line
+    line = one_error_line(forumkit(*base, "--codebook", good, "--items", str(items), "--workdir", str(tmp_path)))
+    assert "no API token" in line and "FORUMKIT_STUDIO_TOKEN" in line
+    down = ["studio", "push", "--db", str(forum_db), "--url", "http://127.0.0.1:9"]
+    assert "cannot reach Label Studio" in one_error_line(forumkit(*down, "--codebook", good, "--items", str(items),
+                                                                  token="x"))
     with pytest.raises(StudioError):
         Studio("http://127.0.0.1:9", "x").check()
 
-
-def test_studio_up_status_down_cli(studio_template, tmp_path):
-    workdir = tmp_path / "studio"
-    (workdir).mkdir()
-    import shutil
-
-    shutil.copytree(studio_template, workdir / "data")
-    shutil.copy(studio_template.parent / "login.json", workdir / "login.json")
-    venv = str(ROOT / ".venv-studio")
-    up = forumkit("studio", "up", "--workdir", str(workdir), "--venv", venv)
-    assert up.returncode == 0, up.stderr
-    assert "Label Studio is up at http://127.0.0.1:" in up.stdout and "API token" in up.stdout
-    info = json.loads((workdir / "server.json").read_text())
-    Studio(info["url"], info["token"]).check()
-    assert forumkit("studio", "status", "--workdir", str(workdir)).returncode == 0
-    down = forumkit("studio", "down", "--workdir", str(workdir))
-    assert down.returncode == 0 and "stopped" in down.stderr
-    assert forumkit("studio", "status", "--workdir", str(workdir)).returncode == 1
+    # the old --token option still works (hidden from --help), with a warning that `ps` shows it
+    res = forumkit(*base, "--codebook", good, "--items", str(items), "--title", "by --token", "--token", token)
+    assert res.returncode == 0, res.stderr
+    assert "2 tasks added" in res.stdout and "visible to other users" in res.stderr and token not in res.stderr
+    assert "--token" not in forumkit("studio", "push", "--help").stdout

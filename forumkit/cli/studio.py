@@ -11,7 +11,7 @@ from rich.table import Table
 
 from forumkit.errors import UsageError
 from forumkit.coding.studio import server
-from .common import app, codebook_option, err, one_line_errors, open_store, out, path_option
+from .common import absolute, app, codebook_option, err, one_line_errors, open_store, out, path_option
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,16 +22,29 @@ studio_app = typer.Typer(help="Code forum items in a real Label Studio server.",
 app.add_typer(studio_app, name="studio")
 
 WORKDIR = path_option(server.DEFAULT_WORKDIR, "--workdir", help="Folder for the server's data, log and login.")
+URL = typer.Option(None, help="Label Studio URL (default: the one `studio up` started from --workdir).")
+# Kept so that old scripts keep working; hidden, since a token on the command line is visible in `ps`.
+TOKEN = typer.Option(None, "--token", hidden=True,
+                     help=f"Label Studio API token (visible to other users in `ps`: set {server.TOKEN_ENV}).")
+PAGE_SIZE = typer.Option(500, "--page-size", hidden=True, min=1, help="Tasks per request when reading them back.")
+
 
 
 def _connect(url: Optional[str], token: Optional[str], workdir: Path) -> "Studio":
-    """A client for --url/--token, or for the server `studio up` started from --workdir."""
+    """A client for --url, or for the server `studio up` started from --workdir; the token from
+    $FORUMKIT_STUDIO_TOKEN or the login file (or the hidden --token, with a warning)."""
     from forumkit.coding.studio.client import Studio  # label-studio-sdk is heavy: import it when a command needs it
 
-    if url and token:
-        return Studio(url, token)
-    info = server.ServerInfo.load(workdir / "server.json")
-    return Studio(url or info.url, token or info.token)
+    if token:
+        err.print(f"warning: --token is visible to other users of this machine (`ps`); set {server.TOKEN_ENV} "
+                  "or let forumkit read the login file instead", highlight=False)
+    return Studio(*server.access(absolute(workdir), url=url, token=token))
+
+
+def _where(info: server.ServerInfo) -> None:
+    out.print(f"Label Studio is up at {info.url} (pid {info.pid})", highlight=False, soft_wrap=True)
+    out.print(f"user: {info.email}; password and API token in {info.login_file} "
+              f"(show the password with: forumkit studio login)", highlight=False, soft_wrap=True)
 
 
 @studio_app.command()
@@ -41,48 +54,58 @@ def up(
     venv: Path = path_option(server.DEFAULT_VENV, help="Label Studio's own virtual environment (made if missing)."),
     port: Optional[int] = typer.Option(None, help="Port on 127.0.0.1 (default: a free one)."),
 ) -> None:
-    """Start Label Studio headless on 127.0.0.1 and print its URL and login.
+    """Start Label Studio headless on 127.0.0.1 and print its URL, user name and login file.
 
     Example: forumkit studio up --workdir forumkit-work/studio
     """
-    info = server.start(workdir, venv=venv, port=port, on_step=lambda msg: err.print(msg))
-    out.print(f"Label Studio is up at {info.url}")
-    out.print(f"login: {info.email} / {info.password}")
-    out.print(f"API token: {info.token}")
-    out.print(f"stop it with: forumkit studio down --workdir {workdir}")
+    workdir = absolute(workdir)
+    info = server.start(workdir, venv=absolute(venv), port=port, on_step=lambda msg: err.print(msg))
+    _where(info)
+    out.print(f"stop it with: forumkit studio down --workdir {workdir}", highlight=False, soft_wrap=True)
 
 
 @studio_app.command()
 @one_line_errors
 def down(workdir: Path = WORKDIR) -> None:
-    """Stop the Label Studio server started from --workdir.
+    """Stop the Label Studio server started from --workdir (and nothing else).
 
     Example: forumkit studio down
     """
-    stopped = server.stop(workdir)
+    stopped = server.stop(absolute(workdir))
     err.print("Label Studio stopped" if stopped else "no Label Studio server was running")
 
 
 @studio_app.command()
 @one_line_errors
 def status(workdir: Path = WORKDIR) -> None:
-    """Say whether the server started from --workdir is up, and how to log in.
+    """Say whether the server started from --workdir is up, and where its login is.
 
     Example: forumkit studio status
     """
-    info = server.status(workdir)
+    info = server.status(absolute(workdir))
     if info is None:
         out.print("Label Studio is not running (start it with `forumkit studio up`)")
         raise typer.Exit(1)
-    out.print(f"Label Studio is up at {info.url} (pid {info.pid}); login {info.email} / {info.password}; "
-              f"API token {info.token}")
+    _where(info)
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    import pandas as pd
+@studio_app.command()
+@one_line_errors
+def login(workdir: Path = WORKDIR) -> None:
+    """Print the user name and password to log in to Label Studio in a browser (on request only).
 
+    Example: forumkit studio login
+    """
+    found = server.Login.load(absolute(workdir) / "login.json")
+    out.print(f"user: {found.email}", highlight=False, soft_wrap=True)
+    out.print(f"password: {found.password}", highlight=False, soft_wrap=True)
+
+
+def _read_table(path: Path) -> "pd.DataFrame":
     if not path.exists():
         raise UsageError(f"{path} does not exist", hint="give a CSV or Parquet file")
+    import pandas as pd  # heavy: only the commands that read a table import it
+
     try:
         return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     except (ValueError, OSError) as exc:
@@ -101,52 +124,45 @@ def push_cmd(
     suggestions: Optional[Path] = path_option(None, help="CSV/Parquet of item_id, code_id, score: pre-annotations."),
     title: Optional[str] = typer.Option(None, help="Project title (default: from the sample and codebooks)."),
     memo: bool = typer.Option(True, help="Offer a free-text memo field."),
-    url: Optional[str] = typer.Option(None, help="Label Studio URL (default: the one `studio up` started)."),
-    token: Optional[str] = typer.Option(None, help="Label Studio API token."),
+    url: Optional[str] = URL,
+    token: Optional[str] = TOKEN,
     workdir: Path = WORKDIR,
+    batch: int = typer.Option(1000, "--batch", hidden=True, min=1, help="Tasks per import request."),
+    page_size: int = PAGE_SIZE,
 ) -> None:
     """Create or update a Label Studio project from codebooks and a sample, and import its items as tasks.
 
-    Pushing the same sample twice adds no duplicate tasks. Example:
+    Pushing the same sample twice adds no duplicate tasks, and a push stopped at any moment can simply be run
+    again. The API token comes from $FORUMKIT_STUDIO_TOKEN or the login file `studio up` wrote. Example:
     forumkit studio push --db hf.db --sample round1 --codebook hf-challenges --coders 2
     """
-    import pandas as pd
-
     from forumkit.coding.codebook import load_codebook
-    from forumkit.coding.studio.push import push, sample_items
+    from forumkit.coding.studio.push import listed_items, push, sample_items
 
     books = [load_codebook(p) for p in codebook]
-    with open_store(db) as store:
+    with open_store(absolute(db)) as store:
         if sample:
             forum_id, unit, item_ids = sample_items(store, sample)
         elif items:
-            table = _read_table(items)
-            if "item_id" not in table.columns:
-                raise UsageError(f"{items} has no item_id column", hint=f"columns found: {', '.join(table.columns)}")
-            ids = pd.to_numeric(table["item_id"], errors="coerce")
-            if ids.isna().any() or (ids % 1 != 0).any():
-                bad = table["item_id"][ids.isna() | (ids % 1 != 0)].iloc[0]
-                raise UsageError(f"{items}: item_id must hold whole numbers, not {bad!r}",
-                                 hint="give topic or post ids of the store")
-            item_ids = [int(i) for i in ids]
-            forums = store.forums()
-            if len(forums) != 1:
-                raise UsageError(f"{db} holds {len(forums)} forums", hint="push a sample, which names its forum")
-            forum_id = forums[0][0]
+            forum_id, item_ids = listed_items(store, _read_table(absolute(items)), str(items))
         else:
             raise UsageError("nothing to push", hint="give --sample NAME or --items FILE")
-        suggested = _read_table(suggestions) if suggestions else None
+        suggested = _read_table(absolute(suggestions)) if suggestions else None
         name = title or f"{sample or items.stem} · {' + '.join(b.name for b in books)}"
         with Progress(TextColumn("importing tasks"), BarColumn(), MofNCompleteColumn(), console=err,
                       transient=True) as bar:
             task = bar.add_task("push", total=None)
             result = push(store, _connect(url, token, workdir), books, forum_id=forum_id, unit=unit,
                           item_ids=item_ids, title=name, sample=sample, coders=coders, suggestions=suggested,
-                          memo=memo, progress=lambda done, total: bar.update(task, completed=done, total=total))
+                          memo=memo, progress=lambda done, total: bar.update(task, completed=done, total=total),
+                          batch=batch, page_size=page_size)
     verb = "created" if result.created else "updated"
     out.print(f"{verb} project {result.project} '{name}': {result.tasks_added} tasks added, "
               f"{result.tasks_kept} already there, {result.predictions} with pre-annotations")
     out.print(f"open {result.project_url}")
+    if result.doubled_items:
+        err.print(f"warning: {result.doubled_items} items have several annotated tasks in Label Studio; "
+                  "each is pulled with all of its annotations", highlight=False)
 
 
 @studio_app.command("pull")
@@ -154,18 +170,19 @@ def push_cmd(
 def pull_cmd(
     db: Path = path_option(Path("forum.db"), "--db", help="The forumkit store."),
     project: Optional[int] = typer.Option(None, help="forumkit's project id (see `studio projects`)."),
-    url: Optional[str] = typer.Option(None, help="Label Studio URL (default: the one `studio up` started)."),
-    token: Optional[str] = typer.Option(None, help="Label Studio API token."),
+    url: Optional[str] = URL,
+    token: Optional[str] = TOKEN,
     workdir: Path = WORKDIR,
+    page_size: int = PAGE_SIZE,
 ) -> None:
-    """Bring all annotations of a project into the store (replacing the previous pull of it).
+    """Bring all annotations of a project into the store (replacing the previous pull of it), a page at a time.
 
     Example: forumkit studio pull --db hf.db --project 1
     """
     from forumkit.coding.studio.pull import pull
 
-    with open_store(db) as store:
-        result = pull(store, _connect(url, token, workdir), project)
+    with open_store(absolute(db)) as store:
+        result = pull(store, _connect(url, token, workdir), project, page_size=page_size)
     out.print(f"project {result.project}: {result.annotations} annotations on {result.tasks_annotated} items by "
               f"{len(result.coders)} coders ({', '.join(result.coders)}), {result.codes} codes")
 
@@ -177,11 +194,8 @@ def projects(db: Path = path_option(Path("forum.db"), "--db", help="The forumkit
 
     Example: forumkit studio projects --db hf.db
     """
-    with open_store(db) as store:
-        rows = store.query(
-            "SELECT p.id, p.title, p.url, p.project_id, p.unit, p.sample_id, count(DISTINCT t.item_id) AS tasks,"
-            " (SELECT count(*) FROM annotations a WHERE a.project = p.id) AS annotations"
-            " FROM studio_projects p LEFT JOIN studio_tasks t ON t.project = p.id GROUP BY p.id ORDER BY p.id")
+    with open_store(absolute(db)) as store:
+        rows = store.studio_project_overview()
     table = Table("project", "title", "Label Studio", "unit", "sample", "tasks", "annotations pulled")
     for r in rows:
         table.add_row(str(r["id"]), r["title"], f"{r['url']}/projects/{r['project_id']}", r["unit"],

@@ -156,29 +156,9 @@ def item_text(title: str, posts: Iterable[Any]) -> str:
 
 
 def _items(store: Store, forum_id: int, unit: str, item_ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
-    """item id -> (source name, description, text), for topics or posts of the forum."""
-    forum_url = dict(store.forums()).get(forum_id, "")
-    post_keys = ("username", "created_at", "text", "code")
-    out: dict[int, tuple[str, str, str]] = {}
-    for start in range(0, len(item_ids), 500):
-        chunk = list(item_ids[start:start + 500])
-        if unit == "topic":
-            topics, post_rows = store.qda_topics(forum_id, chunk)
-            posts: dict[int, list[dict]] = {}
-            for topic_id, *fields in post_rows:  # the posts Label Studio showed: live, regular, in order
-                posts.setdefault(topic_id, []).append(dict(zip(post_keys, fields)))
-            for topic_id, title, slug, created_at, category in topics:
-                url = f"{forum_url}/t/{slug}/{topic_id}"
-                out[topic_id] = (f"topic {topic_id}: {title}", _description(category, created_at, url),
-                                 item_text(title, posts.get(topic_id, ())))
-        else:
-            for post_id, topic_id, number, username, created_at, text, code, title, slug, category in \
-                    store.qda_posts(forum_id, chunk):
-                url = f"{forum_url}/t/{slug}/{topic_id}/{number}"
-                post = dict(zip(post_keys, (username, created_at, text, code)))
-                out[post_id] = (f"post {post_id}: {title}", _description(category, created_at, url),
-                                item_text(title, [post]))
-    return out
+    """item id -> (source name, description, text): the items as Label Studio showed them (one loader)."""
+    return {i.item_id: (f"{unit} {i.item_id}: {i.title}", _description(i.category, i.created_at, i.url),
+                        item_text(i.title, i.posts)) for i in store.coding_items(forum_id, unit, item_ids).values()}
 
 
 def _description(category: str | None, created_at: str | None, url: str) -> str:
@@ -236,7 +216,7 @@ def _codebook_element(parent: etree._Element, codebooks: Sequence[Codebook]) -> 
 
 def build_qdpx(store: Store, project: int | None = None, *, created: datetime | None = None) -> QdpxContent:
     """Build the REFI-QDA XML and source texts of a project's pulled annotations (see the module doc)."""
-    from .studio.pull import project_codebooks, project_row  # the Label Studio SDK is not needed here
+    from .studio.projects import project_codebooks, project_row  # the Label Studio SDK is not needed here
 
     row = project_row(store, project)
     rows = annotation_rows(store, row["id"])
@@ -244,7 +224,7 @@ def build_qdpx(store: Store, project: int | None = None, *, created: datetime | 
     if rows.empty:
         raise UsageError(f"every annotation of project {row['id']} was skipped: nothing to export",
                          hint="code some items in Label Studio, then: forumkit studio pull --db ...")
-    codebooks = project_codebooks(store, row)
+    codebooks = project_codebooks(store, row["id"])
     created_at = _xml_time(created or datetime.now(timezone.utc))
     studio_key = f"{row['url']}/projects/{row['project_id']}"
 

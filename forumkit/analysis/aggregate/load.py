@@ -169,21 +169,11 @@ def _from_store(store: Store, project: int | None, view: str, adjudicator: str |
 
 
 def project_codebooks(store: Store, project: int | None = None) -> list:
-    """The codebook snapshots a project was coded with (:class:`~forumkit.coding.codebook.Codebook` list)."""
-    from forumkit.coding.codebook import Codebook
+    """The codebook snapshots a project was coded with: the one rule of
+    :func:`forumkit.coding.studio.projects.project_codebooks` (a missing snapshot is an error)."""
+    from forumkit.coding.studio.projects import project_codebooks as snapshots
 
-    projects = store.project_codebook_versions(project)
-    if project is None and len(projects) > 1:
-        raise UsageError(f"{store.path} holds {len(projects)} Label Studio projects",
-                         hint="choose one with --project N (see: forumkit studio projects)")
-    books = []
-    for book_id, version in (projects[0][1] if projects else []):
-        content = store.codebook_snapshot_content(book_id, version)
-        if content is not None:
-            books.append(Codebook.from_dict(content))
-        else:
-            log.warning("codebook %s %s is not in %s: its codes are not rolled up", book_id, version, store.path)
-    return books
+    return snapshots(store, project)
 
 
 def _store_items(store: Store, unit: str) -> pd.DataFrame:

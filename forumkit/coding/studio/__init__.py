@@ -9,7 +9,7 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "Studio": ".client", "ServerInfo": ".server", "StudioError": ".server",
+    "Studio": ".client", "ServerInfo": ".server", "Login": ".server", "StudioError": ".server",
     "PushResult": ".push", "PullResult": ".pull",
 }
 __all__ = list(_EXPORTS)

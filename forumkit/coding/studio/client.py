@@ -2,7 +2,10 @@
 
 It owns the SDK client and turns the SDK's and httpx's errors into
 :class:`StudioError` lines that say what to do (server down, wrong token,
-project gone), so that push and pull deal only in projects, tasks and exports.
+project gone), so that push and pull deal only in projects, tasks and pages of
+tasks. Tasks are always read in pages: one request for a whole large project
+(the JSON export) takes minutes and memory on the server, and fails for the
+largest ones.
 """
 
 from __future__ import annotations
@@ -15,15 +18,21 @@ import httpx
 from label_studio_sdk.client import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
-from .server import StudioError
+from .server import TOKEN_ENV, StudioError
+
+#: Tasks per request when reading a project back (a page of tasks with their annotations is a few MB at most).
+PAGE_SIZE = 500
 
 
 class Studio:
-    """A Label Studio server reached with an API token."""
+    """A Label Studio server reached with an API token (the token is never shown in its repr or errors)."""
 
     def __init__(self, url: str, token: str, *, timeout: float = 300.0) -> None:
         self.url = url.rstrip("/")
         self._sdk = LabelStudio(base_url=self.url, api_key=token, timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"Studio({self.url!r})"
 
     @contextmanager
     def _call(self, what: str) -> Iterator[None]:
@@ -35,7 +44,8 @@ class Studio:
         except ApiError as exc:
             if exc.status_code in (401, 403):
                 raise StudioError(f"Label Studio at {self.url} rejected the API token ({exc.status_code})",
-                                  hint="use the token `forumkit studio status` prints, or pass --token") from exc
+                                  hint=f"set {TOKEN_ENV} to the token of that server, or use the --workdir "
+                                       f"`forumkit studio up` started it from") from exc
             if exc.status_code == 404:
                 raise StudioError(f"Label Studio at {self.url} has no such object ({what})",
                                   hint="check the project id with `forumkit studio projects`") from exc
@@ -47,6 +57,12 @@ class Studio:
         with self._call("list projects"):
             self._sdk.projects.list(page_size=1)
 
+    def projects_described_with(self, marker: str) -> list[int]:
+        """Ids of the projects whose description holds ``marker``: how forumkit finds its own projects."""
+        with self._call("list projects"):
+            return sorted(int(p.id) for p in self._sdk.projects.list(page_size=100)
+                          if marker in (p.description or ""))
+
     def create_project(self, title: str, label_config: str, coders_per_task: int, description: str = "") -> int:
         with self._call("create a project"):
             project = self._sdk.projects.create(
@@ -54,26 +70,54 @@ class Studio:
                 maximum_annotations=coders_per_task, overlap_cohort_percentage=100, show_skip_button=True)
         return int(project.id)
 
-    def update_project(self, project_id: int, *, label_config: str, coders_per_task: int) -> None:
+    def update_project(self, project_id: int, *, label_config: str, coders_per_task: int, description: str) -> None:
         with self._call(f"update project {project_id}"):
-            self._sdk.projects.update(id=project_id, label_config=label_config,
+            self._sdk.projects.update(id=project_id, label_config=label_config, description=description,
                                       maximum_annotations=coders_per_task, overlap_cohort_percentage=100)
 
     def import_tasks(self, project_id: int, tasks: list[dict]) -> list[int]:
+        """Create ``tasks``; their new ids, in order. Fewer ids than tasks is an error, never a silent loss."""
         with self._call(f"import tasks into project {project_id}"):
             result = self._sdk.projects.import_tasks(id=project_id, request=tasks, return_task_ids=True)
-        return list(result.task_ids or [])
+        ids = [int(i) for i in (result.task_ids or [])]
+        if len(ids) != len(tasks):
+            raise StudioError(f"Label Studio answered {len(ids)} task ids for {len(tasks)} tasks imported into "
+                              f"project {project_id}",
+                              hint="run the same push again: it reads the project's tasks back and adds what is "
+                                   "missing")
+        return ids
+
+    def task_pages(self, project_id: int, *, annotations: bool, page_size: int = PAGE_SIZE) -> Iterator[list[dict]]:
+        """The project's tasks, a page (one request) at a time, in task id order.
+
+        With ``annotations`` each task carries its annotations in full (who, when, how long, result); without,
+        only its id, data and annotation ids, which is all a push needs to know which items are there.
+        """
+        if page_size < 1:
+            raise StudioError(f"page size {page_size} is not a positive number", hint="give 1 or more")
+        options: dict[str, Any] = {"fields": "all"} if annotations else {"include": "id,data,annotations"}
+        page, seen = 1, 0
+        while True:
+            with self._call(f"read the tasks of project {project_id}"):
+                pager = self._sdk.tasks.list(project=project_id, page=page, page_size=page_size, **options)
+            tasks = [task.dict() for task in pager.items or ()]
+            if not tasks:
+                return
+            yield tasks
+            seen += len(tasks)
+            if seen >= int(pager.response.total) or len(tasks) < page_size:
+                return
+            page += 1
 
     def task_count(self, project_id: int) -> int:
-        with self._call(f"read project {project_id}"):
-            return int(self._sdk.projects.get(id=project_id).task_number or 0)
+        """How many tasks the project holds now (one small request)."""
+        with self._call(f"count the tasks of project {project_id}"):
+            return int(self._sdk.tasks.list(project=project_id, page=1, page_size=1, include="id").response.total)
 
-    def export(self, project_id: int, *, all_tasks: bool) -> list[dict[str, Any]]:
-        """The full JSON export: every task with its annotations (who, when, how long) and predictions."""
-        with self._call(f"export project {project_id}"):
-            chunks = self._sdk.projects.exports.download_sync(id=project_id, export_type="JSON",
-                                                              download_all_tasks=all_tasks)
-            return json.loads(b"".join(chunks))
+    def delete_tasks(self, task_ids: list[int]) -> None:
+        with self._call("delete tasks"):
+            for task_id in task_ids:
+                self._sdk.tasks.delete(id=task_id)
 
     def users(self) -> dict[int, str]:
         """user id -> e-mail, to name the coder of each annotation."""
@@ -84,3 +128,14 @@ class Studio:
     def sdk(self) -> LabelStudio:
         """The underlying SDK client, for what forumkit does not wrap (tests create coders with it)."""
         return self._sdk
+
+
+def item_id_of(task: dict, project_id: int) -> int:
+    """The forumkit item a task codes (``data.item_id``, set by every push); an error for a foreign task."""
+    try:
+        return int(task["data"]["item_id"])
+    except (KeyError, TypeError, ValueError):
+        raise StudioError(f"task {task.get('id')} of Label Studio project {project_id} has no item_id in its data, "
+                          f"so forumkit cannot tell which item it codes",
+                          hint="delete that task in Label Studio (tasks are made by `forumkit studio push` only)") \
+            from None

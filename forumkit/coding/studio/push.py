@@ -1,16 +1,20 @@
-"""Push a sample and a codebook to Label Studio as a project of tasks, idempotently.
+"""Push a sample and a codebook to Label Studio as a project of tasks: idempotent, and safe to kill.
 
-A project is identified by its server and title. Pushing again adds only the
-items the project lacks (the store keeps item -> task ids, and checks them
-against the server's task count), so a sample pushed twice gives no
-duplicate tasks. Suggestions (item -> code ids with scores, from a topic model
-or a classifier) become Label Studio predictions, shown to coders as
-pre-annotations.
+forumkit finds its project on the server itself, by a key in the project's
+description (from the forum, the unit and the title), and each task by the
+``item_id`` in its data, read back from the server at every push. So a push
+killed at any moment (while the project is being created, between the server's
+import and the store's commit) and run again ends with one project and one task
+per item, and adds only the items the server lacks; pushing a sample twice adds
+nothing. Suggestions (item -> code ids with scores, from a topic model or a
+classifier) become Label Studio predictions, shown to coders as pre-annotations.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -18,9 +22,13 @@ import pandas as pd
 
 from forumkit.coding.codebook import Codebook, label_config, taxonomy_name
 from forumkit.errors import UsageError
-from forumkit.store import Store, utcnow
-from .client import Studio
+from forumkit.store import Store
+from forumkit.store.studio import Snapshot
+from .client import PAGE_SIZE, Studio, item_id_of
 from .render import render_items
+from .server import StudioError
+
+log = logging.getLogger(__name__)
 
 BATCH = 1000
 
@@ -34,6 +42,7 @@ class PushResult:
     tasks_added: int
     tasks_kept: int
     predictions: int
+    doubled_items: int = 0  # items left with several annotated tasks on the server (none are deleted)
 
     @property
     def project_url(self) -> str:
@@ -42,27 +51,48 @@ class PushResult:
 
 def sample_items(store: Store, sample: str) -> tuple[int, str, list[int]]:
     """(forum id, unit, item ids in draw order) of a saved sample."""
-    rows = store.query("SELECT forum_id, unit FROM samples WHERE id = ?", (sample,))
-    if not rows:
-        names = [r[0] for r in store.query("SELECT id FROM samples ORDER BY id")]
+    found = store.sample_to_push(sample)
+    if found is None:
+        names = store.sample_names()
         raise UsageError(f"no sample '{sample}' in {store.path}",
                          hint=f"draw one with `forumkit sample --name {sample}`" +
                               (f", or use one of: {', '.join(names)}" if names else ""))
-    items = [r[0] for r in store.query(
-        "SELECT item_id FROM sample_items WHERE sample_id = ? ORDER BY position", (sample,))]
-    return rows[0]["forum_id"], rows[0]["unit"], items
+    return found
+
+
+def listed_items(store: Store, table: pd.DataFrame, source: str) -> tuple[int, list[int]]:
+    """(forum id, item ids) of a table with an ``item_id`` column, for a store of one forum."""
+    if "item_id" not in table.columns:
+        raise UsageError(f"{source} has no item_id column", hint=f"columns found: {', '.join(map(str, table.columns))}")
+    ids = pd.to_numeric(table["item_id"], errors="coerce")
+    bad = ids.isna() | (ids % 1 != 0)
+    if bad.any():
+        raise UsageError(f"{source}: item_id must hold whole numbers, not {table['item_id'][bad].iloc[0]!r}",
+                         hint="give topic or post ids of the store")
+    forums = store.forums()
+    if len(forums) != 1:
+        raise UsageError(f"{store.path} holds {len(forums)} forums", hint="push a sample, which names its forum")
+    return forums[0][0], [int(i) for i in ids]
 
 
 def check_items(store: Store, forum_id: int, unit: str, item_ids: Sequence[int]) -> None:
     """Every item must be a live topic or post of the forum in the store."""
-    table = "topics" if unit == "topic" else "posts"
-    known = {r[0] for r in store.query(f"SELECT id FROM {table} WHERE forum_id = ? AND removed_at IS NULL",
-                                       (forum_id,))}
+    known = store.live_item_ids(forum_id, unit)
     unknown = [i for i in item_ids if i not in known]
     if unknown:
         shown = ", ".join(map(str, unknown[:5])) + (" ..." if len(unknown) > 5 else "")
         raise UsageError(f"{len(unknown)} of {len(item_ids)} item ids are not {unit}s in {store.path}: {shown}",
                          hint="scrape the forum first, or fix the sample")
+
+
+def project_key(forum_url: str, unit: str, title: str) -> str:
+    """The key that marks forumkit's project on the server: the same for every push of that title."""
+    return hashlib.sha256(f"{forum_url}\n{unit}\n{title}".encode()).hexdigest()[:20]
+
+
+def project_marker(key: str) -> str:
+    """The text in the project's description that holds its key."""
+    return f"[forumkit project {key}]"
 
 
 def id_path(codebook: Codebook, code_id: str) -> list[str]:
@@ -98,91 +128,100 @@ def predictions_for(codebooks: Sequence[Codebook], suggestions: pd.DataFrame,
     return out
 
 
-def _project_row(store: Store, url: str, title: str):
-    rows = store.query("SELECT * FROM studio_projects WHERE url = ? AND title = ?", (url, title))
-    return rows[0] if rows else None
-
-
 def push(store: Store, studio: Studio, codebooks: Sequence[Codebook], *, forum_id: int, unit: str,
          item_ids: Sequence[int], title: str, sample: str | None = None, coders: int = 2,
          suggestions: pd.DataFrame | None = None, model_version: str = "forumkit-suggest", memo: bool = True,
-         progress: Callable[[int, int], None] | None = None) -> PushResult:
-    """Create or update the project ``title`` and import the items it lacks as tasks."""
+         progress: Callable[[int, int], None] | None = None, batch: int = BATCH,
+         page_size: int = PAGE_SIZE) -> PushResult:
+    """Create or update the project ``title`` and import the items it lacks as tasks (``batch`` per request)."""
     if unit not in ("topic", "post"):
         raise UsageError(f"unknown unit '{unit}'", hint="use topic or post")
     if coders < 1:
         raise UsageError("--coders must be at least 1", hint="give the number of coders per task")
+    if batch < 1:
+        raise UsageError(f"batch size {batch} is not a positive number", hint="give 1 or more")
     if not codebooks:
         raise UsageError("no codebook given", hint="pass --codebook FILE (once per taxonomy)")
     check_items(store, forum_id, unit, item_ids)
     config = label_config(list(codebooks), unit=unit, memo=memo)
     predictions = predictions_for(codebooks, suggestions, model_version) if suggestions is not None else {}
+    snapshots = [Snapshot(cb.id, cb.version, json.dumps(cb.to_dict())) for cb in codebooks]
     studio.check()
 
-    row = _project_row(store, studio.url, title)
-    created = row is None
-    books = json.dumps([[cb.id, cb.version] for cb in codebooks])
-    if created:
-        project_id = studio.create_project(title, config, coders,
-                                           description=f"forumkit: {unit}s of sample {sample or '(list)'}")
-        with store.transaction():
-            _snapshot(store, codebooks)
-            local = store.db.execute(
-                "INSERT INTO studio_projects (url, project_id, title, forum_id, sample_id, unit, codebooks,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (studio.url, project_id, title, forum_id, sample, unit, books, utcnow())).lastrowid
+    marker = project_marker(project_key(dict(store.forums())[forum_id], unit, title))
+    description = f"forumkit: {unit}s of sample {sample or '(list)'} {marker}"
+    row = store.studio_project_titled(studio.url, title)
+    created = False
+    if row is None:
+        found = studio.projects_described_with(marker)
+        if len(found) > 1:
+            raise StudioError(f"Label Studio at {studio.url} holds {len(found)} projects marked as forumkit's "
+                              f"'{title}' ({', '.join(map(str, found))})",
+                              hint="delete all but one of them in Label Studio, then push again")
+        if found:  # an earlier push made it and was stopped before the store recorded it
+            project_id = found[0]
+            studio.update_project(project_id, label_config=config, coders_per_task=coders, description=description)
+        else:
+            project_id, created = studio.create_project(title, config, coders, description=description), True
+        local = store.add_studio_project(url=studio.url, project_id=project_id, title=title, forum_id=forum_id,
+                                         sample_id=sample, unit=unit, codebooks=snapshots)
     else:
         local, project_id = row["id"], row["project_id"]
         if (row["unit"], row["forum_id"]) != (unit, forum_id):
             raise UsageError(f"project '{title}' codes {row['unit']}s of forum {row['forum_id']}, not {unit}s of "
                              f"forum {forum_id}", hint="push to another --title")
-        studio.update_project(project_id, label_config=config, coders_per_task=coders)
-        with store.transaction():  # pull maps annotations with the codebooks the project now has
-            _snapshot(store, codebooks)
-            store.db.execute("UPDATE studio_projects SET codebooks = ? WHERE id = ?", (books, local))
+        studio.update_project(project_id, label_config=config, coders_per_task=coders, description=description)
+        store.set_studio_project_codebooks(local, snapshots)  # pull reads annotations with the codebooks it now has
 
-    have = {r[0]: r[1] for r in store.query("SELECT item_id, task_id FROM studio_tasks WHERE project = ?", (local,))}
-    recovered = _tasks_on_server(studio, project_id, len(have))
-    if recovered:
-        with store.transaction():
-            store.db.executemany("INSERT OR REPLACE INTO studio_tasks VALUES (?, ?, ?)",
-                                 [(local, i, t) for i, t in recovered.items()])
-        have.update(recovered)
+    have, duplicates = _tasks_on_server(studio, project_id, page_size)
+    store.replace_studio_tasks(local, have)
+    kept = len(have)
     new_items = [i for i in dict.fromkeys(item_ids) if i not in have]
     added = with_predictions = 0
-    for start in range(0, len(new_items), BATCH):
-        batch = new_items[start:start + BATCH]
-        data = render_items(store, forum_id, unit, batch)
+    for start in range(0, len(new_items), batch):
+        chunk = new_items[start:start + batch]
+        data = render_items(store, forum_id, unit, chunk)
         tasks = []
-        for item_id in batch:
+        for item_id in chunk:
             task = {"data": data[item_id]}
             if item_id in predictions:
                 task["predictions"] = [predictions[item_id]]
-                with_predictions += 1
             tasks.append(task)
-        task_ids = studio.import_tasks(project_id, tasks)
-        with store.transaction():
-            store.db.executemany("INSERT OR REPLACE INTO studio_tasks VALUES (?, ?, ?)",
-                                 [(local, i, t) for i, t in zip(batch, task_ids)])
-        added += len(batch)
+        store.add_studio_tasks(local, zip(chunk, studio.import_tasks(project_id, tasks)))
+        added += len(chunk)
+        with_predictions += sum(1 for item_id in chunk if item_id in predictions)
         if progress:
             progress(added, len(new_items))
-    return PushResult(local, project_id, studio.url, created, added, len(have), with_predictions)
+    if added and studio.task_count(project_id) != len(have) + added:
+        # the server finished an import of a push killed just before this one: read it back, drop the doubles
+        have, duplicates = _tasks_on_server(studio, project_id, page_size)
+        store.replace_studio_tasks(local, have)
+    return PushResult(local, project_id, studio.url, created, added, kept, with_predictions, duplicates)
 
 
-def _snapshot(store: Store, codebooks: Sequence[Codebook]) -> None:
-    """Keep each codebook version as it was used, so a later pull reads annotations with it."""
-    store.db.executemany("INSERT OR IGNORE INTO codebooks VALUES (?, ?, ?, ?)",
-                         [(cb.id, cb.version, json.dumps(cb.to_dict()), utcnow()) for cb in codebooks])
+def _tasks_on_server(studio: Studio, project_id: int, page_size: int) -> tuple[dict[int, int], int]:
+    """(item id -> task id, number of items left with several tasks) as the server holds them now.
 
-
-def _tasks_on_server(studio: Studio, project_id: int, known: int) -> dict[int, int]:
-    """item id -> task id as the server has them, read only when the store's count disagrees.
-
-    Catches a push killed between the server's import and the store's commit.
+    Every task is identified by the item id in its data. Doubles of an item (left by a push killed while the
+    server was still importing, or made by hand) are deleted when nobody annotated them; an item keeps its
+    annotated task, else its first. Annotated doubles are kept (annotations are never deleted) and counted.
     """
-    count = studio.task_count(project_id)
-    if count == known:
-        return {}
-    return {int(t["data"]["item_id"]): int(t["id"]) for t in studio.export(project_id, all_tasks=True)
-            if "item_id" in t.get("data", {})}
+    by_item: dict[int, list[tuple[int, bool]]] = {}
+    for page in studio.task_pages(project_id, annotations=False, page_size=page_size):
+        for task in page:
+            by_item.setdefault(item_id_of(task, project_id), []).append((int(task["id"]), bool(task["annotations"])))
+    have: dict[int, int] = {}
+    spare: list[int] = []
+    annotated_doubles = 0
+    for item, tasks in by_item.items():
+        annotated = [task for task, coded in tasks if coded]
+        have[item] = min(annotated) if annotated else min(task for task, _ in tasks)
+        spare += [task for task, coded in tasks if not coded and task != have[item]]
+        if len(annotated) > 1:
+            annotated_doubles += 1
+            log.warning("item %d has %d annotated tasks in project %d: %s", item, len(annotated), project_id,
+                        ", ".join(map(str, sorted(annotated))))
+    if spare:
+        log.info("deleting %d unannotated double task(s) of project %d", len(spare), project_id)
+        studio.delete_tasks(spare)
+    return have, annotated_doubles

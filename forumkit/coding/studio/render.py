@@ -8,12 +8,14 @@ event handlers, no styles, only the tags a forum post needs.
 from __future__ import annotations
 
 import html
+from typing import Sequence
 
 import lxml.html
 import nh3
 from lxml import etree
 
 from forumkit.store import Store
+from forumkit.store.studio import CodingItem
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "details", "div", "em", "h1", "h2", "h3", "h4",
@@ -62,37 +64,14 @@ def _post_html(row) -> str:
             f' · {html.escape(row["created_at"][:16])}{answer}</small></div>{sanitize(row["cooked"])}')
 
 
-def render_items(store: Store, forum_id: int, unit: str, item_ids: list[int]) -> dict[int, dict]:
+def render_items(store: Store, forum_id: int, unit: str, item_ids: Sequence[int]) -> dict[int, dict]:
     """item id -> task data (html, title, category, created_at, url, item_id) for topics or posts."""
-    if not item_ids:
-        return {}
-    marks = ",".join("?" * len(item_ids))
-    forum_url = dict(store.forums())[forum_id]
-    if unit == "topic":
-        topics = store.query(
-            f"SELECT t.id, t.title, t.slug, t.created_at, c.name AS category FROM topics t LEFT JOIN categories c"
-            f" ON c.forum_id = t.forum_id AND c.id = t.category_id WHERE t.forum_id = ? AND t.id IN ({marks})",
-            (forum_id, *item_ids))
-        posts: dict[int, list] = {}
-        for row in store.query(
-                f"SELECT * FROM posts WHERE forum_id = ? AND topic_id IN ({marks}) AND removed_at IS NULL"
-                f" AND post_type = 1 ORDER BY topic_id, post_number", (forum_id, *item_ids)):
-            posts.setdefault(row["topic_id"], []).append(row)
-        return {t["id"]: _task(t["id"], t["title"], t["category"], t["created_at"],
-                               f"{forum_url}/t/{t['slug']}/{t['id']}",
-                               "".join(_post_html(p) for p in posts.get(t["id"], ())))
-                for t in topics}
-    rows = store.query(
-        f"SELECT p.*, t.title, t.slug, c.name AS category FROM posts p JOIN topics t ON t.forum_id = p.forum_id"
-        f" AND t.id = p.topic_id LEFT JOIN categories c ON c.forum_id = t.forum_id AND c.id = t.category_id"
-        f" WHERE p.forum_id = ? AND p.id IN ({marks})", (forum_id, *item_ids))
-    return {r["id"]: _task(r["id"], r["title"], r["category"], r["created_at"],
-                           f"{forum_url}/t/{r['slug']}/{r['topic_id']}/{r['post_number']}", _post_html(r))
-            for r in rows}
+    return {item.item_id: _task(item) for item in store.coding_items(forum_id, unit, item_ids).values()}
 
 
-def _task(item_id: int, title: str, category: str | None, created_at: str, url: str, body: str) -> dict:
-    header = (f"<h3>{html.escape(title)}</h3><div><small>{html.escape(category or '')} · "
-              f"{html.escape(created_at[:10])} · <a href='{html.escape(url)}'>{html.escape(url)}</a></small></div>")
-    return {"html": header + body, "title": title, "category": category or "", "created_at": created_at,
-            "url": url, "item_id": item_id}
+def _task(item: CodingItem) -> dict:
+    url = html.escape(item.url)
+    header = (f"<h3>{html.escape(item.title)}</h3><div><small>{html.escape(item.category or '')} · "
+              f"{html.escape(item.created_at[:10])} · <a href='{url}'>{url}</a></small></div>")
+    return {"html": header + "".join(_post_html(p) for p in item.posts), "title": item.title,
+            "category": item.category or "", "created_at": item.created_at, "url": item.url, "item_id": item.item_id}
