@@ -265,6 +265,8 @@ def spark_session(master: str | None = None, *, config: Mapping[str, str] | None
     try:
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")  # Spark's warnings about its own set-up are not the user's
+        if spark.sparkContext.master.startswith("local"):  # listing folders in Spark jobs pays on a cluster only
+            spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
     except Exception as exc:  # pyspark raises its own runtime errors when Java or the master cannot be reached
         raise UsageError(f"cannot start Spark{f' on {master}' if master else ''}: {exc}".splitlines()[0],
                          hint="check the master URL and that Java 17+ is installed (JAVA_HOME); " + SPARK_HINT) from exc
