@@ -39,12 +39,14 @@ PARTITIONS = ("forum", "month")
 #: The file in a dataset's folder that says forumkit wrote it (readers skip names starting with _).
 MARKER = "_forumkit.json"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # the folder of rows without a value, as Hive names it
-GROUP_ROWS = 128_000  # rows per Parquet row group in a dataset
+GROUP_ROWS = 128_000  # rows per Parquet row group in a dataset, at most
+OPEN_FILES = 64  # Parquet files a dataset export keeps open at once
 #: Columns every dataset has besides its table's (as partition folders or in the files).
 DATASET_COLUMNS = (
     ("forum", "the forum's key: its host name (and port, path), safe as a folder name, e.g. discuss.huggingface.co"),
     ("forum_url", "base URL of the forum"),
-    ("month", "YYYY-MM (UTC) of created_at (coded rows: of the item's date); empty when it has none"),
+    ("month", "YYYY-MM (UTC) of created_at (coded rows: of the item's date); missing when there is none "
+              "(Hive's folder `month=__HIVE_DEFAULT_PARTITION__`)"),
 )
 
 
@@ -233,36 +235,53 @@ def _install(new: Path, out: Path, old: dict | None, marker: dict, trash: Path) 
 
 
 class _PartitionFiles:
-    """One Parquet file per partition folder, written batch after batch in the calling thread (the store's
-    SQLite connection may not be used from another one), rows buffered into row groups of :data:`GROUP_ROWS`."""
+    """Parquet files in partition folders, written batch after batch in the calling thread (the store's SQLite
+    connection may not be used from another one).
+
+    Rows come in the store's order (forum, then id: about the order of time), so a partition's rows mostly
+    come together: a partition's buffered rows are written as one row group when a batch brings none of its
+    rows, or when they reach :data:`GROUP_ROWS`. Memory holds about one batch; at most :data:`OPEN_FILES`
+    files are open (a partition met again after its file was closed gets a second file, ``part-1.parquet``).
+    """
 
     def __init__(self, root: Path, schema: pa.Schema, partition_by: Sequence[str]) -> None:
         self.root, self.partition_by = root, list(partition_by)
         self.schema = pa.schema([f for f in schema if f.name not in partition_by])  # the folders hold those
-        self.writers: dict[tuple, pq.ParquetWriter] = {}
+        self.writers: dict[tuple, pq.ParquetWriter] = {}  # open files, least recently written first
+        self.files: dict[tuple, int] = {}  # files written per partition
         self.pending: dict[tuple, list[pa.Table]] = {}
 
     def write(self, batch: pa.RecordBatch) -> None:
         table = pa.Table.from_batches([batch])
-        keys = table.select(self.partition_by).to_pandas(types_mapper=None).astype(object)
+        keys = table.select(self.partition_by).to_pandas().astype(object)
         groups = keys.groupby(self.partition_by, sort=False, dropna=False).indices
+        touched = set()
         for values, rows in groups.items():
             values = values if isinstance(values, tuple) else (values,)
             key = tuple(None if pd.isna(v) else str(v) for v in values)
+            touched.add(key)
             self.pending.setdefault(key, []).append(table.take(pa.array(rows)).select(self.schema.names))
             if sum(t.num_rows for t in self.pending[key]) >= GROUP_ROWS:
                 self._flush(key)
+        for key in [k for k in self.pending if k not in touched]:
+            self._flush(key)
 
     def _flush(self, key: tuple) -> None:
         parts = self.pending.pop(key, [])
         if not parts:
             return
-        if key not in self.writers:
+        writer = self.writers.pop(key, None)
+        if writer is None:
+            if len(self.writers) >= OPEN_FILES:
+                self.writers.pop(next(iter(self.writers))).close()
             folder = self.root.joinpath(*(f"{name}={NULL_PARTITION if value is None else value}"
                                           for name, value in zip(self.partition_by, key)))
             folder.mkdir(parents=True, exist_ok=True)
-            self.writers[key] = pq.ParquetWriter(folder / "part-0.parquet", self.schema)
-        self.writers[key].write_table(pa.concat_tables(parts))
+            number = self.files.get(key, 0)
+            self.files[key] = number + 1
+            writer = pq.ParquetWriter(folder / f"part-{number}.parquet", self.schema)
+        self.writers[key] = writer  # now the most recently written
+        writer.write_table(pa.concat_tables(parts))
 
     def close(self) -> None:
         for key in list(self.pending):
@@ -275,7 +294,7 @@ def write_dataset(batches: Iterable[pa.RecordBatch], schema: pa.Schema, out: str
                   partition_by: Sequence[str], *, table: str) -> int:
     """Write Arrow batches as a hive-partitioned Parquet dataset in the folder ``out``; returns the rows.
 
-    One file per partition (``forum=KEY/month=YYYY-MM/part-0.parquet``; a missing value is Hive's
+    Files in partition folders (``forum=KEY/month=YYYY-MM/part-0.parquet``; a missing value is Hive's
     ``__HIVE_DEFAULT_PARTITION__``), the partition columns in the folder names only, as Hive, Spark, DuckDB
     and pyarrow expect. The dataset is written beside ``out`` and moved in place when complete, so ``out``
     never holds half of one. A dataset forumkit wrote there before (it has :data:`MARKER`) is updated

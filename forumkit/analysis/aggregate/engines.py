@@ -104,6 +104,7 @@ def counting_sql(present: set[str], period: str | None, by: str | None, weighted
     """
     sums = ", SUM(i.w) AS w, SUM(i.w * i.w) AS w2" if weighted else ", 0.0 AS w, 0.0 AS w2"
     weights = " JOIN items i ON i.item = k.item" if weighted else ""
+    items = ",\nitems AS (SELECT item, MIN(weight) AS w FROM coded GROUP BY item)" if weighted else ""
     text = f"""WITH coded AS ({_rows(present)}),
 keyed AS (
   SELECT c.item, {_PERIOD[period]} AS p, g.g, n.node
@@ -115,8 +116,7 @@ keys AS (
   SELECT DISTINCT p, g, node, item FROM keyed WHERE node IS NOT NULL
   UNION ALL
   SELECT DISTINCT p, g, {DEN} AS node, item FROM keyed
-),
-items AS (SELECT item, MIN(weight) AS w FROM coded GROUP BY item)
+){items}
 SELECT 'period' AS kind, k.p, k.g, k.node, COUNT(*) AS n{sums}
 FROM keys k{weights} GROUP BY k.p, k.g, k.node"""
     if period is not None:
