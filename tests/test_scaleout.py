@@ -67,7 +67,8 @@ def code_project(db: Path, url: str, seed: int = 11) -> None:
             for cat, name in zip(cats, ("Beginners", "beginners", "Models")):
                 store.db.execute("UPDATE categories SET name = ? WHERE id = ?", (name, cat))
             for i, topic in enumerate(topics):
-                store.db.execute("UPDATE topics SET category_id = ? WHERE id = ?", (cats[[0, 0, 0, 1, 2][i % 5]], topic))
+                category = cats[[0, 0, 0, 1, 2][i % 5]]
+                store.db.execute("UPDATE topics SET category_id = ? WHERE id = ?", (category, topic))
             store.db.execute("INSERT INTO codebooks (id, version, content, added_at) VALUES (?, ?, ?, ?)",
                              (CHALLENGES.id, CHALLENGES.version, json.dumps(CHALLENGES.to_dict()), now))
             store.db.execute("INSERT INTO samples (id, forum_id, unit, design, created_at) VALUES "
@@ -151,7 +152,8 @@ def test_export_posts_topics_mentions_as_partitioned_datasets(stores, tmp_path):
         months = sorted(pd.to_datetime(expected["created_at"], utc=True).dt.strftime("%Y-%m").unique())
         assert folders == [f"forum={forum_key(url)}/month={m}" for m in months]
         got = read_dataset(lake / table)
-        assert len(got) == len(expected) and set(got["forum"]) == {forum_key(url)} == {"127.0.0.1_" + url.rsplit(":", 1)[1]}
+        assert len(got) == len(expected)
+        assert set(got["forum"]) == {forum_key(url)} == {"127.0.0.1_" + url.rsplit(":", 1)[1]}
         assert (got["forum_url"] == url).all()
         # every column of the single-file export, the same values; `forum` (the URL) is `forum_url` in a dataset
         key = ["post_id", "model"] if table == "mentions" else ["post_id" if table == "posts" else "topic_id"]

@@ -100,30 +100,31 @@ def counting_sql(present: set[str], period: str | None, by: str | None, weighted
     ``kind = 'total'``. Node :data:`~.counting.DEN` holds the denominators (items coded at all).
 
     Keys are the distinct (period, group, node, item) of the rows, the codes rolled up by the join with
-    ``fk_nodes``: an item with two codes under one node, or two spellings of one group, counts once.
+    ``fk_nodes``: an item with two codes under one node, or two spellings of one group, counts once. Each
+    key carries its item's weight (one per item: :func:`summary_sql` checks it first), so that the sums need
+    no join.
     """
-    sums = ", SUM(i.w) AS w, SUM(i.w * i.w) AS w2" if weighted else ", 0.0 AS w, 0.0 AS w2"
-    weights = " JOIN items i ON i.item = k.item" if weighted else ""
-    items = ",\nitems AS (SELECT item, MIN(weight) AS w FROM coded GROUP BY item)" if weighted else ""
+    w = ", weight" if weighted else ""
+    sums = ", SUM(weight) AS w, SUM(weight * weight) AS w2" if weighted else ", 0.0 AS w, 0.0 AS w2"
     text = f"""WITH coded AS ({_rows(present)}),
 keyed AS (
-  SELECT c.item, {_PERIOD[period]} AS p, g.g, n.node
+  SELECT c.item, c.weight, {_PERIOD[period]} AS p, g.g, n.node
   FROM coded c
   JOIN fk_groups g ON g.grp = {_GROUP[by]}
   LEFT JOIN fk_nodes n ON n.code = CAST(c.code AS STRING)
 ),
 keys AS (
-  SELECT DISTINCT p, g, node, item FROM keyed WHERE node IS NOT NULL
+  SELECT DISTINCT p, g, node, item{w} FROM keyed WHERE node IS NOT NULL
   UNION ALL
-  SELECT DISTINCT p, g, {DEN} AS node, item FROM keyed
-){items}
-SELECT 'period' AS kind, k.p, k.g, k.node, COUNT(*) AS n{sums}
-FROM keys k{weights} GROUP BY k.p, k.g, k.node"""
+  SELECT DISTINCT p, g, {DEN} AS node, item{w} FROM keyed
+)
+SELECT 'period' AS kind, p, g, node, COUNT(*) AS n{sums}
+FROM keys GROUP BY p, g, node"""
     if period is not None:
         text += f"""
 UNION ALL
-SELECT 'total' AS kind, 0 AS p, k.g, k.node, COUNT(*) AS n{sums}
-FROM (SELECT DISTINCT g, node, item FROM keys) k{weights} GROUP BY k.g, k.node"""
+SELECT 'total' AS kind, 0 AS p, g, node, COUNT(*) AS n{sums}
+FROM (SELECT DISTINCT g, node, item{w} FROM keys) k GROUP BY g, node"""
     return text
 
 
@@ -304,7 +305,8 @@ def count_dataset(dataset: str | Path, agg: "Aggregator", nodes: Nodes, *, engin
         try:
             runner = DuckDBEngine()
         except ImportError as exc:
-            raise UsageError("the DuckDB engine needs duckdb, which is not installed", hint="pip install duckdb") from exc
+            raise UsageError("the DuckDB engine needs duckdb, which is not installed",
+                             hint="pip install duckdb") from exc
         return _count(runner, str(dataset), agg, nodes, given)
     with (nullcontext(spark) if spark is not None else spark_session(master)) as session, _utc(session):
         return _count(SparkEngine(session), str(dataset), agg, nodes, given)
@@ -344,7 +346,8 @@ def _check_summary(summary: dict, weighted: bool) -> None:
     if not summary["n_rows"]:
         raise UsageError("the coded table is empty", hint="check the input holds coded rows")
     if summary["no_item"]:
-        raise UsageError(f"{summary['no_item']} rows of the coded table have no item", hint="every row needs an item id")
+        raise UsageError(f"{summary['no_item']} rows of the coded table have no item",
+                         hint="every row needs an item id")
     if weighted and summary["unweighted"]:
         raise UsageError(f"{summary['unweighted']} coded items have no sampling weight (e.g. item "
                          f"{summary['unweighted_example']})",
