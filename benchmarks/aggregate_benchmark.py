@@ -8,7 +8,15 @@ times, each in its own fresh process (so imports and peak memory are measured al
 * the end-to-end path from Parquet and from CSV (:func:`iter_coded` batches + fit), as `forumkit aggregate`
   runs it, with the peak RSS of that process.
 
+With ``--engines``, the same rows (dates as timestamps) are written as a dataset partitioned by forum and
+month, as `forumkit export coded --view consensus --partition-by forum,month` writes it, and one aggregation
+(code × month × forum category, with population estimates) is timed three ways, each in a fresh process:
+pandas/numpy in memory (:meth:`Aggregator.fit` on the DataFrame read from the dataset; reading timed
+apart), DuckDB and Spark in local mode (:meth:`Aggregator.fit_dataset`; Spark's start-up timed apart).
+The three tables are checked equal.
+
 Usage: .venv/bin/python benchmarks/aggregate_benchmark.py --rows 1000000 --items 250000
+       .venv/bin/python benchmarks/aggregate_benchmark.py --engines --rows 10000000 --items 2000000 --repeat 1
 """
 
 from __future__ import annotations
@@ -86,6 +94,90 @@ print(json.dumps({"seconds": t2 - t1, "with_imports": t2 - t0, "rows_out": len(a
 """
 
 
+ENGINE_RUN = r"""
+import json, sys, time
+from pathlib import Path
+def peak_mb():
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
+from forumkit.analysis.aggregate import Aggregator
+from forumkit.coding.codebook import load_codebook
+dataset, root, engine, out = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
+books = [load_codebook(root / "codebooks" / f"{n}.yaml") for n in ("hf-challenges", "hf-benefits")]
+agg = Aggregator(level="code", period="month", by="forum_category", extrapolate=True)
+result = {}
+if engine == "memory":
+    import pyarrow.dataset as pads
+    t0 = time.perf_counter()
+    frame = pads.dataset(dataset, partitioning="hive").to_table(
+        columns=["item", "code", "date", "forum_category", "coder", "weight"]).to_pandas()
+    result["read_seconds"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    agg.fit(frame, books)
+elif engine == "spark":
+    from pyspark.sql import SparkSession
+    t0 = time.perf_counter()
+    spark = (SparkSession.builder.master("local[*]").config("spark.driver.memory", "8g")
+             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+             .config("spark.driver.host", "127.0.0.1")
+             .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    result["start_seconds"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    agg.fit_dataset(dataset, books, engine="spark", spark=spark)
+else:
+    t1 = time.perf_counter()
+    agg.fit_dataset(dataset, books, engine="duckdb")
+result.update(seconds=time.perf_counter() - t1, rows_out=len(agg.counts_), rss_mb=peak_mb())
+agg.counts_.to_parquet(out)
+print(json.dumps(result))
+"""
+
+
+def run_engine(dataset: Path, engine: str, out: Path) -> dict:
+    res = subprocess.run([sys.executable, "-c", ENGINE_RUN, str(dataset), str(ROOT), engine, str(out)],
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if res.returncode:
+        raise SystemExit(res.stderr)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def engines(rows: int, items: int, repeat: int) -> None:
+    """DuckDB vs Spark (local) vs pandas in memory on one partitioned dataset (see the module docstring)."""
+    from forumkit.analysis.aggregate import parse_dates
+    from forumkit.collect.export import write_dataset
+
+    frame = generate(rows, items)
+    frame = frame.rename(columns={"category": "forum_category"})
+    frame["date"] = parse_dates(frame["date"]).array
+    frame["forum"] = np.array(["discuss.huggingface.co", "discuss.pytorch.org", "forum.a.test",
+                               "forum.b.test"], dtype=object)[frame["item"].to_numpy() % 4]
+    frame["month"] = frame["date"].dt.strftime("%Y-%m")
+    with tempfile.TemporaryDirectory() as tmp:
+        dataset = Path(tmp) / "coded"
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        del frame
+        write_dataset(table.to_batches(max_chunksize=1_000_000), table.schema, dataset, ["forum", "month"],
+                      table="coded")
+        del table
+        files = list(dataset.rglob("*.parquet"))
+        print(f"{rows:,} rows, {items:,} items; dataset of {len(files)} files, "
+              f"{sum(f.stat().st_size for f in files) / 2**20:.0f} MiB; {os.cpu_count()} cores")
+        print("| engine | aggregation seconds (best of %d) | besides | peak RSS | output rows |" % repeat)
+        print("|---|---|---|---|---|")
+        tables = {}
+        for engine in ("memory", "duckdb", "spark"):
+            out = Path(tmp) / f"{engine}.parquet"
+            runs = [run_engine(dataset, engine, out) for _ in range(repeat)]
+            best = min(runs, key=lambda r: r["seconds"])
+            besides = (f"read into pandas {best['read_seconds']:.1f} s" if "read_seconds" in best else
+                       f"session start {best['start_seconds']:.1f} s" if "start_seconds" in best else "")
+            print(f"| {engine} | {best['seconds']:.1f} | {besides} | {best['rss_mb']:.0f} MB | {best['rows_out']:,} |")
+            tables[engine] = pd.read_parquet(out)
+        for engine in ("duckdb", "spark"):
+            pd.testing.assert_frame_equal(tables["memory"], tables[engine])
+        print("the three tables are equal")
+
+
 def run(path: Path, mode: str, by: str | None) -> dict:
     res = subprocess.run([sys.executable, "-c", RUN, str(path), str(ROOT), mode, by or ""], capture_output=True,
                          text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -99,7 +191,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--items", type=int, default=250_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measure; the best is reported")
+    parser.add_argument("--engines", action="store_true", help="DuckDB vs Spark (local) vs pandas in memory")
     args = parser.parse_args()
+    if args.engines:
+        engines(args.rows, args.items, args.repeat)
+        return
     frame = generate(args.rows, args.items)
     with tempfile.TemporaryDirectory() as tmp:
         parquet, csv = Path(tmp) / "coded.parquet", Path(tmp) / "coded.csv"

@@ -46,6 +46,13 @@ def aggregate(
     renames: Optional[Path] = path_option(None, "--renames", help="YAML of forum category renames "
                                                                   "(old name: new name)."),
     out_path: Path = path_option(..., "--out", "-o", help="The one table to write: .csv, .parquet, .tex or .md."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="A Parquet dataset instead (a folder, e.g. from "
+                                          "`export coded --view consensus --partition-by forum,month`), counted "
+                                          "with SQL by --engine; on Spark also hdfs://, s3a:// paths."),
+    engine: Optional[str] = typer.Option(None, help="With --dataset: duckdb (this machine, default) or spark."),
+    spark_master: Optional[str] = typer.Option(None, "--spark-master", help="With --engine spark: the cluster, "
+                                               "e.g. spark://host:7077, yarn, k8s://...; default local[*], or what "
+                                               "spark-submit set."),
 ) -> None:
     """Count coded items per category (or subcategory, code) and period, with Wilson intervals.
 
@@ -53,19 +60,41 @@ def aggregate(
     Every period from the first to the last is listed, empty ones as zeros (--period none: one row per code).
     Prints the most frequent codes and writes the whole table to --out.
     Example: forumkit aggregate --db hf.db --project 1 --level category --period quarter --out categories.csv
+
+    Beyond one machine: --dataset counts a Parquet dataset with the same SQL on DuckDB or on Spark, and gives
+    the same table. On a cluster, put the dataset on shared storage and name the master, or run this command
+    through spark-submit. Example: forumkit aggregate --dataset hdfs:///lake/coded --engine spark
+    --spark-master yarn --codebook hf-challenges.yaml --period quarter --out q.csv
     """
-    from forumkit.analysis.aggregate import (Aggregator, iter_coded, project_codebooks, table_format,  # pandas: import when needed
-                              write_table)
+    from forumkit.analysis.aggregate import (Aggregator, iter_coded, project_codebooks,  # pandas: import when needed
+                                             table_format)
     from forumkit.analysis.categories import load_renames
     from forumkit.coding.codebook import load_codebook
 
-    if coded is None and db is None:
-        raise UsageError("nothing to aggregate", hint="give a store (--db FILE) or a coded table (--coded FILE)")
+    if coded is None and db is None and dataset is None:
+        raise UsageError("nothing to aggregate", hint="give a store (--db FILE), a coded table (--coded FILE) or a "
+                                                      "dataset (--dataset FOLDER)")
     table_format(out_path)  # an unknown suffix fails now, not after the work
     books = [load_codebook(path) for path in codebooks]
     names = load_renames(renames) if renames is not None else None
     estimator = Aggregator(level=level, period=None if period.lower() == "none" else period, by=by,
                            confidence=confidence, extrapolate=extrapolate)
+    if dataset is not None:
+        store_only = {"--db": db, "--coded": coded, "--project": project, "--view": view,
+                      "--adjudicator": adjudicator, "--renames": renames}
+        given = [name for name, value in store_only.items() if value is not None]
+        if given:
+            raise UsageError(f"{given[0]} does not apply to --dataset", hint="the dataset holds the rows to count; "
+                                                                          "leave it out")
+        columns = {role: column for role, column in (("item", item_col), ("code", code_col), ("date", date_col),
+                                                     ("forum_category", category_col), ("coder", coder_col),
+                                                     ("weight", weight_col)) if column}
+        estimator.fit_dataset(dataset, books or None, engine=engine or "duckdb", columns=columns,
+                              master=spark_master)
+        _show(estimator, out_path, level=level, by=by, confidence=confidence)
+        return
+    if engine is not None or spark_master is not None:
+        raise UsageError("--engine and --spark-master count a --dataset", hint="give --dataset FOLDER")
     with open_store(db) if db is not None else nullcontext() as store:
         if not books and coded is None:
             books = project_codebooks(store, project)
@@ -73,6 +102,13 @@ def aggregate(
                             code=code_col, date=date_col, category=category_col, coder=coder_col, weight=weight_col,
                             unit=unit, renames=names)
         estimator.fit(chunks, books or None)
+    _show(estimator, out_path, level=level, by=by, confidence=confidence)
+
+
+def _show(estimator, out_path: Path, *, level: str, by: Optional[str], confidence: float) -> None:
+    """Write the table and print its most frequent codes."""
+    from forumkit.analysis.aggregate import write_table
+
     table = estimator.counts_ if estimator.period is not None else estimator.totals_
     write_table(table, out_path)
     top = estimator.totals_.sort_values("n", ascending=False, kind="stable").head(TOP_ROWS)

@@ -20,10 +20,16 @@ def export_cmd(
     table: str = typer.Argument(..., help=f"What to export: {EXPORT_NAMES}."),
     db: Path = path_option(Path("forum.db"), "--db", help="SQLite store to read."),
     format: str = typer.Option("csv", "--format", "-f", help=f"One of: {FORMAT_NAMES} (not for qdpx)."),
-    out_path: Path = path_option(..., "--out", "-o", help="The one file to write (a table, or a .qdpx project)."),
+    out_path: Path = path_option(..., "--out", "-o", help="The one file to write (a table, or a .qdpx project); "
+                                                          "with --partition-by, the dataset's folder."),
     html: bool = typer.Option(False, "--html", help="Add the original HTML (posts only)."),
     project: Optional[int] = typer.Option(None, help="coded/annotations/qdpx: only this project."),
     adjudicator: Optional[str] = typer.Option(None, help="coded: this coder's codes decide the consensus."),
+    partition_by: Optional[str] = typer.Option(None, "--partition-by", help="posts, topics, mentions, coded: write "
+                                               "a hive-partitioned Parquet dataset (a folder) by forum, month or "
+                                               "forum,month; DuckDB and Spark read it as one table."),
+    view: Optional[str] = typer.Option(None, help="coded: the rows `forumkit aggregate` counts instead, "
+                                                  "consensus (each item's agreed codes) or coders (every coder's)."),
 ) -> None:
     """Export posts, topics, model mentions or the coded dataset to CSV, Parquet or JSON Lines.
 
@@ -32,7 +38,19 @@ def export_cmd(
 
     `qdpx` writes a REFI-QDA project for ATLAS.ti, MAXQDA, NVivo or QualCoder (--format is ignored).
     Example: forumkit export qdpx --db hf.db --project 1 --out study.qdpx
+
+    A dataset for DuckDB or Spark (`forumkit aggregate --dataset`), one folder per forum and month; stores of
+    other forums can export into the same folder. Example: forumkit export coded --db hf.db --project 1
+    --view consensus --format parquet --partition-by forum,month --out lake/coded
     """
+    if partition_by is not None or view is not None:
+        from forumkit.analysis.aggregate.dataset import export_dataset_table
+
+        with open_store(db) as store:
+            rows = export_dataset_table(store, table, out_path, fmt=format, partition_by=partition_by or (),
+                                        project=project, view=view, adjudicator=adjudicator, html=html)
+        err.print(f"{rows} {table} rows -> {shown(out_path)}")
+        return
     from forumkit.coding.export import export_dataset
 
     with open_store(db) as store:

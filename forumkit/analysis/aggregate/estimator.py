@@ -23,7 +23,8 @@ number of distinct (period, group, node, item) combinations, not with the rows o
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from pathlib import Path
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,11 @@ def _period_labels(numbers: np.ndarray, period: str | None) -> tuple[list[str], 
         year, month = divmod(int(ordinal) * months_per, 12)
         starts.append(pd.Timestamp(year, month + 1, 1, tz="UTC"))
     return [period_label(s, period) for s in starts], starts
+
+
+def _books(codebook) -> list:
+    """A codebook, a list of them, or None as a list."""
+    return [] if codebook is None else (list(codebook) if isinstance(codebook, (list, tuple)) else [codebook])
 
 
 def _cells(keys: Keys, packed: np.ndarray, weights: np.ndarray | None) -> pd.DataFrame:
@@ -120,8 +126,7 @@ class Aggregator:
         category). Returns self.
         """
         self._check()
-        books = [] if codebook is None else (list(codebook) if isinstance(codebook, (list, tuple)) else [codebook])
-        nodes = Nodes(self.level, books)
+        nodes = Nodes(self.level, _books(codebook))
         acc = Accumulator(self.period, self.by, nodes)
         for chunk in ([coded] if isinstance(coded, pd.DataFrame) else coded):
             acc.add(chunk)
@@ -132,36 +137,67 @@ class Aggregator:
             example = acc.items.values[int(np.argmax(np.isnan(weights)))]
             raise UsageError(f"{int(np.isnan(weights).sum())} coded items have no sampling weight (e.g. item "
                              f"{example})", hint="extrapolate a project pushed from a saved sample, or give weights")
-        names, merged = self._group_names(acc)
+        names, merged = self._group_names([str(v) for v in acc.groups.values], acc.group_rows)
         period, group, node = unpack(acc.keys.cell_values())
         group = merged[group]  # spellings of one forum category count as one group
-        self.n_rows_, self.n_items_ = acc.rows, len(acc.items)
         cells = _cells(acc.keys, pack(period, group, node), weights)
-        self.n_undated_ = 0
+        totals, n_undated = None, 0
         if self.period is not None:
-            self.n_undated_ = acc.keys.items_in((period == 0) & (node == DEN))
+            n_undated = acc.keys.items_in((period == 0) & (node == DEN))
+            totals = _cells(acc.keys, pack(np.zeros_like(period), group, node), weights)
+        return self._finish(cells, totals, nodes, names, acc.rows, len(acc.items), n_undated)
+
+    def fit_dataset(self, dataset: str | Path, codebook=None, *, engine: str = "duckdb",
+                    columns: Mapping[str, str] | None = None, spark: Any = None,
+                    master: str | None = None) -> "Aggregator":
+        """Count a Parquet dataset (a folder, hive-partitioned as ``forumkit export --partition-by`` writes it)
+        with SQL, on DuckDB in this process or on Spark (local or a cluster); the same tables as :meth:`fit`
+        on the same rows. ``columns``: role -> the dataset's column where it is not named as the role (roles:
+        item, code, date, forum_category, coder, weight; see :mod:`forumkit.analysis.aggregate.engines`);
+        ``spark``: a SparkSession to run on, else one is started on ``master`` (``local[*]``, ``spark://host:7077``,
+        ``yarn``...; default: what spark-submit set, else local) and stopped at the end. Returns self.
+
+        Where spellings of a forum category are equally frequent, the alphabetically first names the group
+        (:meth:`fit`: the first seen). Dates must be Parquet timestamps.
+
+        Example::
+
+            agg = Aggregator(level="category", period="quarter").fit_dataset("coded/", load_codebook(path))
+        """
+        from .engines import count_dataset
+
+        self._check()
+        nodes = Nodes(self.level, _books(codebook))
+        counted = count_dataset(dataset, self, nodes, engine=engine, columns=columns, spark=spark, master=master)
+        return self._finish(counted.cells, counted.totals, nodes, counted.names, counted.n_rows, counted.n_items,
+                            counted.n_undated)
+
+    def _finish(self, cells: pd.DataFrame, totals: pd.DataFrame | None, nodes: Nodes, names: list[str],
+                n_rows: int, n_items: int, n_undated: int) -> "Aggregator":
+        """From the counted cells (p, g, node, n and, weighted, w, w2) to ``counts_`` and ``totals_``: shared by
+        :meth:`fit` and :meth:`fit_dataset`, so that both give the same tables."""
+        self.n_rows_, self.n_items_, self.n_undated_ = n_rows, n_items, n_undated
+        if self.period is not None:
             if not (cells["p"] > 0).any():
                 raise UsageError("none of the coded items has a date",
                                  hint="give a date column (--date-col), a store holding the items (--db), "
                                       "or aggregate without periods (--period none)")
-            if self.n_undated_:
-                log.warning("%d coded items have no date: they are in totals_ only", self.n_undated_)
+            if n_undated:
+                log.warning("%d coded items have no date: they are in totals_ only", n_undated)
             cells = cells[cells["p"] > 0]
         self.counts_ = self._table(cells, nodes, names, periods=True)
         if self.period is None:
             self.totals_ = self.counts_.drop(columns=["period", "period_start"])
         else:
-            totals = _cells(acc.keys, pack(np.zeros_like(period), group, node), weights)
             self.totals_ = self._table(totals, nodes, names, periods=False)
         return self
 
-    def _group_names(self, acc: Accumulator) -> tuple[list[str], np.ndarray]:
-        """Names of the groups, and the merged group number of each raw group."""
+    def _group_names(self, raw: list[str], rows: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """Names of the groups, and the merged group number of each raw group (``rows``: rows of each)."""
         if self.by is None:
-            return [ALL], np.zeros(1, dtype=np.int64)
-        raw = [str(v) for v in acc.groups.values]
+            return [ALL], np.zeros(max(len(raw), 1), dtype=np.int64)
         if self.by == "forum_category":
-            named = [(r, n) for r, n in zip(raw, acc.group_rows) if r != NO_CATEGORY]
+            named = [(r, n) for r, n in zip(raw, rows) if r != NO_CATEGORY]
             mapping = canonical_names([r for r, _ in named], [n for _, n in named])
             canon = [mapping.get(r, r) for r in raw]
         else:
