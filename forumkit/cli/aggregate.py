@@ -64,7 +64,7 @@ def aggregate(
     Beyond one machine: --dataset counts a Parquet dataset with the same SQL on DuckDB or on Spark, and gives
     the same table. On a cluster, put the dataset on shared storage and name the master, or run this command
     through spark-submit. Example: forumkit aggregate --dataset hdfs:///lake/coded --engine spark
-    --spark-master yarn --codebook hf-challenges.yaml --period quarter --out q.csv
+    --spark-master yarn --codebook hf-challenges --period quarter --out q.csv
     """
     from forumkit.analysis.aggregate import (Aggregator, iter_coded, project_codebooks,  # pandas: import when needed
                                              table_format)

@@ -22,7 +22,7 @@ Example::
     from forumkit.coding.codebook import load_codebook
 
     chunks = iter_coded("codes.parquet", item="topic_id", code="code_id", date="created_at")
-    agg = Aggregator(level="category", period="quarter").fit(chunks, load_codebook("codebooks/hf-challenges.yaml"))
+    agg = Aggregator(level="category", period="quarter").fit(chunks, load_codebook("hf-challenges"))
     write_table(agg.counts_, "categories_by_quarter.csv")
 """
 

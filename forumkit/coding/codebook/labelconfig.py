@@ -75,7 +75,7 @@ def label_config(codebooks: Codebook | Iterable[Codebook], *, unit: str = "topic
     label_studio_sdk 2.1.2's LabelInterface, which takes ``alias or value`` as a Choice's label and rejects a
     prediction that uses the value where an alias is set. :meth:`Codebook.by_path` accepts either form.
 
-    Example: ``label_config([load_codebook("codebooks/hf-challenges.yaml")], unit="post")``
+    Example: ``label_config([load_codebook("hf-challenges")], unit="post")``
     """
     books = [codebooks] if isinstance(codebooks, Codebook) else list(codebooks)
     if unit not in UNITS:

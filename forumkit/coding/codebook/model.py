@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 import yaml
 
 from forumkit.errors import CodebookError
+from .shipped import resolve_codebook
 from .validate import check_data, parse_and_check, raise_for_problems, read_text
 
 if TYPE_CHECKING:  # pandas is imported only when a table is asked for
@@ -96,7 +97,7 @@ class Codebook:
 
     Example::
 
-        cb = load_codebook("codebooks/hf-challenges.yaml")
+        cb = load_codebook("hf-challenges")
         cb.category_of("CH.MEMORY_AND_PERFORMANCE.SPEED")   # ('Memory & Performance', 'Speed')
     """
 
@@ -243,10 +244,12 @@ class Codebook:
 
 
 def load_codebook(path: str | Path) -> Codebook:
-    """Read and validate a codebook YAML file; CodebookError listing the problems when it is invalid.
+    """Read and validate a codebook YAML file or a shipped codebook's name (:func:`.shipped.resolve_codebook`);
+    CodebookError listing the problems when it is invalid.
 
-    Example: ``load_codebook("codebooks/hf-challenges.yaml").find("CH.SPACES").name == "Spaces"``
+    Example: ``load_codebook("hf-challenges").find("CH.SPACES").name == "Spaces"``
     """
+    path = resolve_codebook(path)
     data, problems = parse_and_check(read_text(path))
     raise_for_problems(problems, str(path))
     return _build(data)

@@ -349,6 +349,6 @@ def validate_codebook(path: str | Path) -> list[Problem]:
     types of definition/include/exclude/examples/children, distinct names among siblings, and unknown keys
     (warnings: they are ignored). A missing file raises CodebookError.
 
-    Example: ``[p.format(path) for p in validate_codebook("codebooks/hf-challenges.yaml")]``
+    Example: ``[p.format(path) for p in validate_codebook(resolve_codebook("hf-challenges"))]``
     """
     return parse_and_check(read_text(path))[1]
