@@ -35,7 +35,7 @@ from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store, utcnow
 
 ROOT = Path(__file__).resolve().parents[1]
-CODEBOOK_FILE = ROOT / "codebooks" / "hf-challenges.yaml"
+CODEBOOK_FILE = ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml"
 CHALLENGES = load_codebook(CODEBOOK_FILE)
 CODERS = ("alice@lab.test", "bob@lab.test", "carol@lab.test")
 
@@ -363,7 +363,7 @@ def test_aggregate_command_on_spark(coded_datasets, spark, tmp_path):
     (["--db", "{db}", "--engine", "spark"], "--engine and --spark-master count a --dataset"),
     (["--dataset", "{ds}", "--item-col", "topic"], "has no column 'topic'"),
     (["--dataset", "{strings}"], "not timestamps"),
-    (["--dataset", "{ds}", "--codebook", str(ROOT / "codebooks" / "hf-benefits.yaml")], "not in the codebook"),
+    (["--dataset", "{ds}", "--codebook", str(ROOT / "forumkit" / "codebooks" / "hf-benefits.yaml")], "not in the codebook"),
     (["--dataset", "{ds}", "--by", "forum_category", "--category-col", "tag"], "has no column 'tag'"),
 ])
 def test_aggregate_dataset_errors_are_one_line(stores, coded_datasets, tmp_path, args, says):
