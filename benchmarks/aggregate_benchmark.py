@@ -102,7 +102,7 @@ def peak_mb():
 from forumkit.analysis.aggregate import Aggregator
 from forumkit.coding.codebook import load_codebook
 dataset, root, engine, out = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
-books = [load_codebook(root / "codebooks" / f"{n}.yaml") for n in ("hf-challenges", "hf-benefits")]
+books = [load_codebook(root / "forumkit" / "codebooks" / f"{n}.yaml") for n in ("hf-challenges", "hf-benefits")]
 agg = Aggregator(level="code", period="month", by="forum_category", extrapolate=True)
 result = {}
 if engine == "memory":
