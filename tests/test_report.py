@@ -102,7 +102,7 @@ def test_report_renders_in_headless_chromium(report_dir, chromium, tmp_path):
 
 def test_category_bars_take_a_share_of_one():
     """A category on every coded item: its Wilson upper bound is 1 up to rounding, never a negative error bar."""
-    from forumkit.analysis.report import figures
+    from forumkit.analysis import figures
 
     totals = pd.DataFrame({"name": ["Spaces", "API"], "n": [12, 3], "n_items": [12, 12], "share": [1.0, 0.25],
                            "ci_low": [0.7575, 0.0889], "ci_high": [0.9999999999999999, 0.5322]})

@@ -203,7 +203,7 @@ def test_export_errors_are_one_line(stores, posts_dataset, tmp_path, args, says)
     (tmp_path / "file.txt").write_text("a file")
     before = sorted(p.relative_to(posts_dataset) for p in posts_dataset.rglob("*"))
     res = invoke("export", *[a.format(tmp=tmp_path, posts=posts_dataset) for a in args], "--db", stores[0])
-    assert res.exit_code == 1 and says in res.stderr and res.stderr.count("\n") == 1, res.stderr
+    assert res.exit_code == 2 and says in res.stderr and res.stderr.count("\n") == 1, res.stderr  # usage errors
     assert (tmp_path / "mine" / "notes.txt").read_text() == "not a dataset"  # nothing of the user's replaced
     assert sorted(p.relative_to(posts_dataset) for p in posts_dataset.rglob("*")) == before
     assert not list(tmp_path.glob(".*"))  # no half-written dataset left beside --out
@@ -373,7 +373,7 @@ def test_aggregate_dataset_errors_are_one_line(stores, coded_datasets, tmp_path,
                    strings / "part-0.parquet")
     values = {"tmp": tmp_path, "ds": coded_datasets["consensus"][0], "db": stores[0], "strings": strings}
     res = invoke("aggregate", *[a.format(**values) for a in args], "--out", tmp_path / "t.csv")
-    assert res.exit_code == 1 and says in res.stderr and res.stderr.count("\n") == 1, res.stderr
+    assert res.exit_code == 2 and says in res.stderr and res.stderr.count("\n") == 1, res.stderr  # usage errors
     assert not (tmp_path / "t.csv").exists()
 
 
