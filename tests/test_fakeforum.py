@@ -6,6 +6,7 @@ The reference crawl at the top doubles as the contract between the server and
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -413,3 +414,28 @@ def test_snapshot_round_trip_and_sample(tmp_path: Path) -> None:
     first, last = datetime.fromisoformat(created[0][:10]), datetime.fromisoformat(created[-1][:10])
     assert last - first >= timedelta(days=24 * 30)
     assert 0.25 <= sum(t["has_accepted_answer"] for t in truth["topics"].values()) / len(truth["topics"]) <= 0.45
+
+
+def test_served_from_the_command_line_until_ctrl_c():
+    """`python -m forumkit.fakes.discourse` serves the shipped snapshot and stops on Ctrl-C with exit 130."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "forumkit.fakes.discourse", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert "fake Discourse at" in proc.stdout.readline()
+        assert httpx.get(f"http://127.0.0.1:{port}/site.json", timeout=10).json()["categories"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 130
+        assert proc.stderr.read().strip() == "fake Discourse stopped (Ctrl-C)"
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=10)

@@ -18,6 +18,7 @@ import logging
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -190,6 +191,19 @@ class LoopbackServer:
 
     def _headers(self, handler: BaseHTTPRequestHandler, reply: Any, body: bytes) -> dict[str, str]:
         return {"Content-Type": reply.content_type, "Content-Length": str(len(body)), **reply.headers}
+
+
+def serve_until_interrupted(server: LoopbackServer, name: str, about: str) -> int:
+    """Run ``server`` until Ctrl-C, the way a fake's command line does: say where it listens, and on Ctrl-C
+    say it stopped and return 130, as an interrupted forumkit command exits."""
+    try:
+        with server:
+            print(f"{name} at {server.url}  ({about}; Ctrl-C to stop)", flush=True)
+            threading.Event().wait()
+    except KeyboardInterrupt:
+        print(f"{name} stopped (Ctrl-C)", file=sys.stderr, flush=True)
+        return 130
+    return 0
 
 
 def _reset(handler: BaseHTTPRequestHandler) -> None:

@@ -8,9 +8,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import threading
 
+from ..loopback import serve_until_interrupted
 from . import SAMPLE_PATH, FakeDiscourse, FakeForum, generate_forum
 
 
@@ -36,14 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     server = FakeDiscourse(forum, host=args.host, port=args.port, latency=args.latency,
                            tags_as_objects=args.tags_as_objects)
-    try:
-        with server:
-            print(f"fake Discourse at {server.url}  ({len(forum.topics)} topics; Ctrl-C to stop)", flush=True)
-            threading.Event().wait()
-    except KeyboardInterrupt:  # the way to stop it: say so, and exit as an interrupted command does
-        print("fake Discourse stopped (Ctrl-C)", file=sys.stderr, flush=True)
-        return 130
-    return 0
+    return serve_until_interrupted(server, "fake Discourse", f"{len(forum.topics)} topics")
 
 
 if __name__ == "__main__":

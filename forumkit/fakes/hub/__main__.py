@@ -7,9 +7,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import threading
 
+from ..loopback import serve_until_interrupted
 from . import FakeHub, generate_models
 
 
@@ -30,14 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     server = FakeHub(models, host=args.host, port=args.port, page_size=args.page_size, latency=args.latency,
                      quota=args.quota)
     del models
-    try:
-        with server:
-            print(f"fake Hub at {server.url}  ({args.models} models; Ctrl-C to stop)", flush=True)
-            threading.Event().wait()
-    except KeyboardInterrupt:  # the way to stop it: say so, and exit as an interrupted command does
-        print("fake Hub stopped (Ctrl-C)", file=sys.stderr, flush=True)
-        return 130
-    return 0
+    return serve_until_interrupted(server, "fake Hub", f"{args.models} models")
 
 
 if __name__ == "__main__":
