@@ -160,6 +160,11 @@ def _clone(dest: Path) -> Path:
             (clone / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, clone / name)
     (dest / "shared").symlink_to((ROOT.parent / "shared").resolve())
+    # The repository's Label Studio environment, made here if this is the first test to need it (a fresh
+    # clone has none yet), so that the copy's link points at a real one and it is installed once per checkout.
+    from forumkit.coding.studio.server import ensure_venv
+
+    ensure_venv(ROOT / ".venv-studio")
     (clone / ".venv-studio").symlink_to((ROOT / ".venv-studio").resolve())
     return clone
 
