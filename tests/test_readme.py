@@ -36,8 +36,8 @@ README = ROOT / "README.md"
 # {hub}: a fake Hub standing in for huggingface.co. --rate 0: the polite default (60 requests/min) is for real
 # forums; a loopback fake needs no pacing.
 SUBSTITUTIONS: dict[str, tuple[str, str]] = {
-    ".ci/setup && python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/python -m pytest -q -rs":
-        (".ci/setup && python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' "
+    ".ci/setup && python3 -m venv .venv && .venv/bin/pip install -q torch==2.13.0 && .venv/bin/pip install -q -e '.[test]' && .venv/bin/python -m pytest -q -rs":
+        (".ci/setup && python3 -m venv .venv && .venv/bin/pip install -q torch==2.13.0 && .venv/bin/pip install -q -e '.[test]' "
          "&& .venv/bin/python -m pytest -q -rs --collect-only",
          "this test is part of that suite (running it here would recurse); the setup, the install of the test "
          "extra and the collection of every test module run as written, and .ci/run runs the suite itself"),
@@ -92,7 +92,7 @@ def key(command: str) -> str:
 
 def test_the_readme_parser_sees_every_command():
     commands = bash_commands(README.read_text(encoding="utf-8"))
-    assert commands[0].startswith("python3 -m venv .venv && .venv/bin/pip install -q -e . &&")
+    assert commands[0].startswith("python3 -m venv .venv && .venv/bin/pip install -q torch==2.13.0 && .venv/bin/pip install -q -e . &&")
     assert "forumkit studio up" in commands and "forumkit studio down" in commands
     assert not [c for c in commands if re.search(r"[\[\]]", c.replace("'.[test]'", ""))]  # no [placeholders]
     assert strip_comment("forumkit x --item-col 'Topic#' --y 1   # note") == "forumkit x --item-col 'Topic#' --y 1"

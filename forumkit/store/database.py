@@ -15,9 +15,11 @@ from .hub import HubTables
 from .runs import RunTables
 from .schema import SCHEMA, SCHEMA_VERSION
 from .studio import StudioTables
+from .suggest import SuggestTables
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "Store", "utcnow"]
 
 
-class Store(ForumTables, RunTables, HubTables, CodingTables, StudioTables, AnalysisReads, ExportReads):
+class Store(ForumTables, RunTables, HubTables, CodingTables, StudioTables, SuggestTables, AnalysisReads,
+            ExportReads):
     """A forumkit SQLite database. Use as a context manager, or call close()."""

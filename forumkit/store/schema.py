@@ -256,4 +256,11 @@ CREATE TABLE IF NOT EXISTS topic_queue (
     reason      TEXT NOT NULL,             -- new | changed | bumped | recheck | definition
     PRIMARY KEY (forum_id, topic_id)
 );
+CREATE TABLE IF NOT EXISTS embeddings (     -- cache of text embeddings: a second run embeds nothing it saw
+    model       TEXT NOT NULL,             -- the embedder's name and version, e.g. all-MiniLM-L6-v2
+    text_hash   TEXT NOT NULL,             -- sha256 of the exact text embedded
+    dim         INTEGER NOT NULL,
+    vector      BLOB NOT NULL,             -- float32, little-endian, L2-normalised
+    PRIMARY KEY (model, text_hash)
+);
 """
