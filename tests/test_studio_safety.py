@@ -135,6 +135,11 @@ def test_push_killed_at_random_moments_ends_with_one_project_and_one_task_per_it
         assert [r[1] for r in rows] == [project_id]
         stored = dict(con.execute("SELECT item_id, task_id FROM studio_tasks WHERE project = ?", (rows[0][0],)))
     assert stored == {t["data"]["item_id"]: t["id"] for t in tasks}
+    with Store(forum_db) as store:  # what the store says each task was suggested is what the tasks carry
+        recorded = {(r.item_id, r.code_id) for r in store.studio_suggestions(rows[0][0])}
+    shown = {(t["data"]["item_id"], p["result"][0]["value"]["taxonomy"][0][-1])
+             for t in tasks for p in t["predictions"]}
+    assert recorded == shown == {(item, leaves[k % 3]) for k, item in enumerate(suggested)}
 
 
 def test_push_deletes_unannotated_doubles_and_raises_when_ids_go_missing(studio, forum_db, tmp_path):

@@ -121,7 +121,9 @@ def push_cmd(
     items: Optional[Path] = path_option(None, help="Instead of a sample: CSV/Parquet with an item_id column."),
     unit: str = typer.Option("topic", help="With --items: topic or post."),
     coders: int = typer.Option(2, help="Coders per task (Label Studio's overlap)."),
-    suggestions: Optional[Path] = path_option(None, help="CSV/Parquet of item_id, code_id, score: pre-annotations."),
+    suggestions: Optional[Path] = path_option(None, help="CSV/Parquet from `forumkit suggest codes` (or any table of "
+                                                         "item_id, code_id[, score]): the prediction set is "
+                                                         "pre-selected, every suggestion listed with its evidence."),
     title: Optional[str] = typer.Option(None, help="Project title (default: from the sample and codebooks)."),
     memo: bool = typer.Option(True, help="Offer a free-text memo field."),
     url: Optional[str] = URL,
@@ -158,7 +160,9 @@ def push_cmd(
                           batch=batch, page_size=page_size)
     verb = "created" if result.created else "updated"
     out.print(f"{verb} project {result.project} '{name}': {result.tasks_added} tasks added, "
-              f"{result.tasks_kept} already there, {result.predictions} with pre-annotations")
+              f"{result.tasks_kept} already there, {result.predictions} with pre-annotations"
+              + (f", {result.suggested} with suggestions listed" if suggestions else ""),
+              highlight=False, soft_wrap=True)
     out.print(f"open {result.project_url}")
     if result.doubled_items:
         err.print(f"warning: {result.doubled_items} items have several annotated tasks in Label Studio; "

@@ -263,4 +263,17 @@ CREATE TABLE IF NOT EXISTS embeddings (     -- cache of text embeddings: a secon
     vector      BLOB NOT NULL,             -- float32, little-endian, L2-normalised
     PRIMARY KEY (model, text_hash)
 );
+CREATE TABLE IF NOT EXISTS studio_suggestions ( -- what each task was suggested when pushed: `suggest report` reads it
+    project     INTEGER NOT NULL REFERENCES studio_projects(id),
+    item_id     INTEGER NOT NULL,
+    code_id     TEXT NOT NULL,
+    codebook_id TEXT NOT NULL,
+    score       REAL,                      -- the suggestion's score (a probability or a similarity in [0, 1])
+    rank        INTEGER,                   -- its rank among the item's suggestions (1 = best), if given
+    in_set      INTEGER NOT NULL,          -- 1: in the prediction set, pre-selected in the task; 0: only listed
+    evidence    TEXT,                      -- what supports it, as the suggestions file says
+    model_version TEXT NOT NULL,
+    pushed_at   TEXT NOT NULL,
+    PRIMARY KEY (project, item_id, code_id)
+);
 """

@@ -71,6 +71,20 @@ class PulledCode(NamedTuple):
     subcategory: str | None
 
 
+class SuggestedCode(NamedTuple):
+    """One suggested code of a pushed item (the columns of ``studio_suggestions`` but ``pushed_at``, in order)."""
+
+    project: int
+    item_id: int
+    code_id: str
+    codebook_id: str
+    score: float | None
+    rank: int | None
+    in_set: bool
+    evidence: str | None
+    model_version: str
+
+
 class StudioTables(Connection):
     """Label Studio projects and tasks as forumkit tracks them."""
 
@@ -212,6 +226,33 @@ class StudioTables(Connection):
             self.db.execute("DELETE FROM annotations WHERE project = ?", (project,))
             self.db.executemany("INSERT INTO annotations VALUES (?,?,?,?,?,?,?,?,?,?)", annotations)
             self.db.executemany("INSERT OR IGNORE INTO coded VALUES (?,?,?,?,?,?)", codes)
+
+    # -- suggestions shown with the tasks ------------------------------------------------------------------
+
+    def record_studio_suggestions(self, project: int, item_ids: Sequence[int],
+                                  rows: Iterable[SuggestedCode]) -> None:
+        """What the items about to be imported are suggested: their earlier rows (of a push stopped before its
+        import) are replaced, so the store holds what the tasks created now show."""
+        now = utcnow()
+        with self.transaction():
+            ids = list(item_ids)
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start:start + _CHUNK]
+                self.db.execute(f"DELETE FROM studio_suggestions WHERE project = ? AND item_id IN "
+                                f"({','.join('?' * len(chunk))})", (project, *chunk))
+            self.db.executemany("INSERT INTO studio_suggestions VALUES (?,?,?,?,?,?,?,?,?,?)",
+                                [(*row[:6], int(row.in_set), *row[7:], now) for row in rows])
+
+    def studio_suggestions(self, project: int) -> list[SuggestedCode]:
+        """Every code suggested for the project's items, by item then code."""
+        return [SuggestedCode(*row[:6], bool(row[6]), *row[7:]) for row in self.db.execute(
+            "SELECT project, item_id, code_id, codebook_id, score, rank, in_set, evidence, model_version"
+            " FROM studio_suggestions WHERE project = ? ORDER BY item_id, code_id", (project,))]
+
+    def has_studio_suggestions(self, project: int) -> bool:
+        """Whether any task of the project was pushed with suggestions (its labeling config shows them)."""
+        return self.db.execute("SELECT 1 FROM studio_suggestions WHERE project = ? LIMIT 1",
+                               (project,)).fetchone() is not None
 
     # -- helpers --------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Iterable
 from forumkit.errors import UsageError
 from .model import Code, Codebook, CodebookError
 
-__all__ = ["label_config", "taxonomy_name", "UNITS", "OBJECT_NAME", "MEMO_NAME", "PATH_SEPARATOR"]
+__all__ = ["label_config", "taxonomy_name", "UNITS", "OBJECT_NAME", "MEMO_NAME", "SUGGESTIONS_NAME", "PATH_SEPARATOR"]
 
 #: What one task is: a whole topic, or one post of it.
 UNITS = ("topic", "post")
@@ -17,9 +17,11 @@ UNITS = ("topic", "post")
 OBJECT_NAME = "item"
 #: Name of the free-text memo control.
 MEMO_NAME = "memo"
+#: Name of the HyperText panel listing a task's suggested codes, and of the task data key it shows.
+SUGGESTIONS_NAME = "suggestions"
 #: Shown between levels of a chosen path (ids never hold it, so Label Studio cannot split one wrongly).
 PATH_SEPARATOR = " > "
-_RESERVED = {OBJECT_NAME, MEMO_NAME, "title", "html", "url", "category", "created_at", "item_id"}
+_RESERVED = {OBJECT_NAME, MEMO_NAME, SUGGESTIONS_NAME, "title", "html", "url", "category", "created_at", "item_id"}
 
 _INSTRUCTIONS = {
     "topic": ("Read the whole topic, the question and every reply, then choose every code that applies to the "
@@ -55,7 +57,8 @@ def _choice(parent: ET.Element, code: Code) -> None:
         _choice(element, child)
 
 
-def label_config(codebooks: Codebook | Iterable[Codebook], *, unit: str = "topic", memo: bool = True) -> str:
+def label_config(codebooks: Codebook | Iterable[Codebook], *, unit: str = "topic", memo: bool = True,
+                 suggestions: bool = False) -> str:
     """The labeling config XML: the item's title, its rendered HTML, one Taxonomy per codebook, a memo.
 
     Task data keys it reads: ``title`` (header) and ``html`` (the sanitised, rendered topic or post, shown
@@ -63,7 +66,10 @@ def label_config(codebooks: Codebook | Iterable[Codebook], *, unit: str = "topic
     Each codebook becomes ``<Taxonomy name="{taxonomy_name(cb)}" toName="item" leafsOnly="false">`` (inner
     nodes selectable, several codes per item, full path shown) with one nested
     ``<Choice value="{name}" alias="{id}" hint="{definition}">`` per code. ``unit`` ("topic" or "post")
-    words the instructions; ``memo`` adds ``<TextArea name="memo" toName="item">``.
+    words the instructions; ``memo`` adds ``<TextArea name="memo" toName="item">``. ``suggestions`` adds,
+    above the codebooks, a "Suggestions" panel ``<HyperText name="suggestions" value="$suggestions">``: the
+    codes a model suggests for the item with their scores and evidence (Label Studio keeps one score per
+    prediction, so the per-code ones are shown here); every task of such a project needs that data key.
 
     What a result holds: Label Studio stores each chosen item as a path from the top, one entry per level,
     and each entry is the Choice's ``alias`` when it has one, else its ``value``. So with this config a
@@ -97,6 +103,10 @@ def label_config(codebooks: Codebook | Iterable[Codebook], *, unit: str = "topic
     ET.SubElement(view, "Header", {"value": "$title"})
     ET.SubElement(view, "Header", {"value": _clean(_INSTRUCTIONS[unit]), "size": "6"})
     ET.SubElement(view, "HyperText", {"name": OBJECT_NAME, "value": "$html"})
+    if suggestions:
+        ET.SubElement(view, "Header", {"value": "Suggestions (pre-selected codes are marked; check each one)",
+                                       "size": "5"})
+        ET.SubElement(view, "HyperText", {"name": SUGGESTIONS_NAME, "value": f"${SUGGESTIONS_NAME}"})
     for book in books:
         title = f"{book.name} (v{book.version})".replace("$", "")
         ET.SubElement(view, "Header", {"value": _clean(title), "size": "5"})

@@ -114,6 +114,11 @@ class Studio:
         with self._call(f"count the tasks of project {project_id}"):
             return int(self._sdk.tasks.list(project=project_id, page=1, page_size=1, include="id").response.total)
 
+    def update_task_data(self, task_id: int, data: dict) -> None:
+        """Replace a task's data (its annotations and predictions stay)."""
+        with self._call(f"update task {task_id}"):
+            self._sdk.tasks.update(id=task_id, data=data)
+
     def delete_tasks(self, task_ids: list[int]) -> None:
         with self._call("delete tasks"):
             for task_id in task_ids:

@@ -6,8 +6,11 @@ description (from the forum, the unit and the title), and each task by the
 killed at any moment (while the project is being created, between the server's
 import and the store's commit) and run again ends with one project and one task
 per item, and adds only the items the server lacks; pushing a sample twice adds
-nothing. Suggestions (item -> code ids with scores, from a topic model or a
-classifier) become Label Studio predictions, shown to coders as pre-annotations.
+nothing. Suggestions (item -> code ids with scores, from ``forumkit suggest codes``
+or any table of item_id, code_id[, score]) become Label Studio predictions that
+pre-select the prediction set, and a Suggestions panel listing every suggested
+code with its score and evidence (:mod:`.suggestions`); the store records what
+each task was suggested, for ``forumkit suggest report``.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from forumkit.coding.codebook import Codebook, label_config, taxonomy_name
+from forumkit.coding.codebook import Codebook, label_config
 from forumkit.errors import UsageError
 from forumkit.store import Store
-from forumkit.store.studio import Snapshot
+from forumkit.store.studio import Snapshot, SuggestedCode
 from .client import PAGE_SIZE, Studio, item_id_of
 from .render import render_items
 from .server import StudioError
+from .suggestions import NO_SUGGESTIONS, SUGGESTIONS_KEY, Suggested, panel_html, prediction, read_suggestions
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,7 @@ class PushResult:
     tasks_kept: int
     predictions: int
     doubled_items: int = 0  # items left with several annotated tasks on the server (none are deleted)
+    suggested: int = 0  # tasks added with a Suggestions panel that lists codes
 
     @property
     def project_url(self) -> str:
@@ -95,39 +100,6 @@ def project_marker(key: str) -> str:
     return f"[forumkit project {key}]"
 
 
-def id_path(codebook: Codebook, code_id: str) -> list[str]:
-    """Ids from the top category down to ``code_id``: a Label Studio Taxonomy path of aliases."""
-    return [code.id for code in codebook.path_of(code_id)]
-
-
-def predictions_for(codebooks: Sequence[Codebook], suggestions: pd.DataFrame,
-                    model_version: str) -> dict[int, dict]:
-    """item id -> one Label Studio prediction holding every suggested code of every codebook."""
-    missing = {"item_id", "code_id"} - set(suggestions.columns)
-    if missing:
-        raise UsageError(f"the suggestions table lacks column(s) {', '.join(sorted(missing))}",
-                         hint="give item_id, code_id and optionally score")
-    owner = {code_id: cb for cb in codebooks for code_id in cb.code_ids()}
-    unknown = sorted(set(map(str, suggestions["code_id"])) - set(owner))
-    if unknown:
-        raise UsageError(f"suggested code(s) not in the codebooks: {', '.join(unknown[:5])}",
-                         hint="suggest codes of the codebooks pushed with the sample")
-    out: dict[int, dict] = {}
-    for item_id, group in suggestions.groupby("item_id", sort=True):
-        paths: dict[str, list[list[str]]] = {}
-        for code_id in group["code_id"].astype(str):
-            cb = owner[code_id]
-            paths.setdefault(taxonomy_name(cb), []).append(id_path(cb, code_id))
-        scores = group["score"].astype(float) if "score" in group else pd.Series([1.0])
-        out[int(item_id)] = {
-            "model_version": model_version,
-            "score": float(scores.mean()),
-            "result": [{"from_name": name, "to_name": "item", "type": "taxonomy", "value": {"taxonomy": p}}
-                       for name, p in paths.items()],
-        }
-    return out
-
-
 def push(store: Store, studio: Studio, codebooks: Sequence[Codebook], *, forum_id: int, unit: str,
          item_ids: Sequence[int], title: str, sample: str | None = None, coders: int = 2,
          suggestions: pd.DataFrame | None = None, model_version: str = "forumkit-suggest", memo: bool = True,
@@ -143,14 +115,16 @@ def push(store: Store, studio: Studio, codebooks: Sequence[Codebook], *, forum_i
     if not codebooks:
         raise UsageError("no codebook given", hint="pass --codebook FILE (once per taxonomy)")
     check_items(store, forum_id, unit, item_ids)
-    config = label_config(list(codebooks), unit=unit, memo=memo)
-    predictions = predictions_for(codebooks, suggestions, model_version) if suggestions is not None else {}
+    suggested = read_suggestions(codebooks, suggestions, model_version) if suggestions is not None else {}
     snapshots = [Snapshot(cb.id, cb.version, json.dumps(cb.to_dict())) for cb in codebooks]
     studio.check()
 
     marker = project_marker(project_key(dict(store.forums())[forum_id], unit, title))
     description = f"forumkit: {unit}s of sample {sample or '(list)'} {marker}"
     row = store.studio_project_titled(studio.url, title)
+    # the panel stays once a project has suggestions (its tasks show them), and only then: none is empty noise
+    panel = bool(suggested) or (row is not None and store.has_studio_suggestions(row["id"]))
+    config = label_config(list(codebooks), unit=unit, memo=memo, suggestions=panel)
     created = False
     if row is None:
         found = studio.projects_described_with(marker)
@@ -173,43 +147,60 @@ def push(store: Store, studio: Studio, codebooks: Sequence[Codebook], *, forum_i
         studio.update_project(project_id, label_config=config, coders_per_task=coders, description=description)
         store.set_studio_project_codebooks(local, snapshots)  # pull reads annotations with the codebooks it now has
 
-    have, duplicates = _tasks_on_server(studio, project_id, page_size)
+    have, duplicates = _tasks_on_server(studio, project_id, page_size, panel=panel)
     store.replace_studio_tasks(local, have)
     kept = len(have)
     new_items = [i for i in dict.fromkeys(item_ids) if i not in have]
-    added = with_predictions = 0
+    added = with_predictions = listed = 0
     for start in range(0, len(new_items), batch):
         chunk = new_items[start:start + batch]
         data = render_items(store, forum_id, unit, chunk)
         tasks = []
         for item_id in chunk:
+            rows = suggested.get(item_id, [])
             task = {"data": data[item_id]}
-            if item_id in predictions:
-                task["predictions"] = [predictions[item_id]]
+            if panel:
+                task["data"][SUGGESTIONS_KEY] = panel_html(rows, codebooks)
+            made = prediction(rows, codebooks) if rows else None
+            if made is not None:
+                task["predictions"] = [made]
+                with_predictions += 1
+            listed += bool(rows)
             tasks.append(task)
+        # recorded before the import: a push stopped in between imports these items again, with what it suggests
+        store.record_studio_suggestions(local, chunk, [_row(local, r) for i in chunk for r in suggested.get(i, ())])
         store.add_studio_tasks(local, zip(chunk, studio.import_tasks(project_id, tasks)))
         added += len(chunk)
-        with_predictions += sum(1 for item_id in chunk if item_id in predictions)
         if progress:
             progress(added, len(new_items))
     if added and studio.task_count(project_id) != len(have) + added:
         # the server finished an import of a push killed just before this one: read it back, drop the doubles
-        have, duplicates = _tasks_on_server(studio, project_id, page_size)
+        have, duplicates = _tasks_on_server(studio, project_id, page_size, panel=panel)
         store.replace_studio_tasks(local, have)
-    return PushResult(local, project_id, studio.url, created, added, kept, with_predictions, duplicates)
+    return PushResult(local, project_id, studio.url, created, added, kept, with_predictions, duplicates, listed)
 
 
-def _tasks_on_server(studio: Studio, project_id: int, page_size: int) -> tuple[dict[int, int], int]:
+def _row(project: int, s: Suggested) -> SuggestedCode:
+    return SuggestedCode(project, s.item_id, s.code_id, s.codebook_id, s.score, s.rank, s.in_set, s.evidence,
+                         s.model_version)
+
+
+def _tasks_on_server(studio: Studio, project_id: int, page_size: int, *,
+                     panel: bool = False) -> tuple[dict[int, int], int]:
     """(item id -> task id, number of items left with several tasks) as the server holds them now.
 
     Every task is identified by the item id in its data. Doubles of an item (left by a push killed while the
     server was still importing, or made by hand) are deleted when nobody annotated them; an item keeps its
     annotated task, else its first. Annotated doubles are kept (annotations are never deleted) and counted.
+    With ``panel`` (the config shows suggestions), a task pushed before the project had any gets the data key
+    the panel reads, saying it has none.
     """
     by_item: dict[int, list[tuple[int, bool]]] = {}
     for page in studio.task_pages(project_id, annotations=False, page_size=page_size):
         for task in page:
             by_item.setdefault(item_id_of(task, project_id), []).append((int(task["id"]), bool(task["annotations"])))
+            if panel and SUGGESTIONS_KEY not in task["data"]:
+                studio.update_task_data(int(task["id"]), {**task["data"], SUGGESTIONS_KEY: NO_SUGGESTIONS})
     have: dict[int, int] = {}
     spare: list[int] = []
     annotated_doubles = 0
