@@ -137,8 +137,9 @@ def test_push_killed_at_random_moments_ends_with_one_project_and_one_task_per_it
     assert stored == {t["data"]["item_id"]: t["id"] for t in tasks}
     with Store(forum_db) as store:  # what the store says each task was suggested is what the tasks carry
         recorded = {(r.item_id, r.code_id) for r in store.studio_suggestions(rows[0][0])}
-    shown = {(t["data"]["item_id"], p["result"][0]["value"]["taxonomy"][0][-1])
-             for t in tasks for p in t["predictions"]}
+    item_of = {t["id"]: t["data"]["item_id"] for t in tasks}
+    shown = {(item_of[p.task], p.result[0]["value"]["taxonomy"][0][-1])
+             for p in client.sdk.predictions.list(project=project_id)}
     assert recorded == shown == {(item, leaves[k % 3]) for k, item in enumerate(suggested)}
 
 

@@ -14,7 +14,8 @@ in_set, evidence, model_version) or any smaller table of item_id, code_id and op
   lists every suggested code of the item, best first: the coder sees each score and its evidence.
 
 The store keeps the same rows (``studio_suggestions``), so that ``suggest report`` does not depend on the
-server keeping predictions.
+server keeping predictions. A task keeps what it was pushed with: a later push with other suggestions adds
+them to new tasks only (coders may already have seen, and coded, the old ones).
 """
 
 from __future__ import annotations
