@@ -10,6 +10,7 @@ scikit-learn and the krippendorff package).
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import sqlite3
@@ -34,6 +35,7 @@ from forumkit.collect.discourse.crawl import Crawler
 from forumkit.errors import UsageError
 from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store
+from forumkit.store.studio import PulledAnnotation, PulledCode, Snapshot, SuggestedCode
 
 from .studio_fixtures import studio, studio_template  # noqa: F401  (fixtures)
 
@@ -290,3 +292,38 @@ def test_a_bad_suggestions_file_is_one_line_before_label_studio_is_reached(forum
                    "--codebook", "hf-challenges", "--suggestions", str(bad), token="unused")  # nothing on port 9
     line = one_error_line(res)
     assert res.returncode == 2 and "suggested code(s) not in the codebooks: NOPE" in line, line
+
+
+def test_report_without_a_server_one_coder_and_the_errors(forum_db, tmp_path):
+    """The report reads only the store: a project recorded by hand (as push and pull record them), one coder."""
+    db = tmp_path / "copy.db"
+    db.write_bytes(forum_db.read_bytes())
+    i0, i1, i2 = topic_ids(forum_db, 3, skip=10)
+    with Store(db) as store:
+        snapshot = Snapshot(CHALLENGES.id, CHALLENGES.version, json.dumps(CHALLENGES.to_dict()))
+        project = store.add_studio_project(url="http://127.0.0.1:9", project_id=77, title="by hand", forum_id=1,
+                                           sample_id=None, unit="topic", codebooks=[snapshot])
+        store.record_studio_suggestions(project, [i0, i1], [
+            SuggestedCode(project, i0, C1, CHALLENGES.id, 0.8, 1, True, None, "v1"),
+            SuggestedCode(project, i1, C2, CHALLENGES.id, 0.3, 1, False, None, "v1")])
+        with pytest.raises(UsageError, match="no pulled annotations"):
+            suggestion_report(store, project)
+        annotation = PulledAnnotation(project, 1, 10, i2, "ann@study.example", None, 5.0, 0, None, "2026-01-01")
+        store.replace_annotations(project, [annotation], [PulledCode(project, 1, C1, CHALLENGES.id, "x", None)])
+        with pytest.raises(UsageError, match="none of the 2 items suggested in project"):
+            suggestion_report(store, project)  # the one annotation codes an item pushed without suggestions
+        annotations = [annotation, annotation._replace(annotation_id=2, task_id=11, item_id=i0),
+                       annotation._replace(annotation_id=3, task_id=12, item_id=i1)]
+        store.replace_annotations(project, annotations, [PulledCode(project, 1, C1, CHALLENGES.id, "x", None),
+                                                         PulledCode(project, 3, C2, CHALLENGES.id, "x", None)])
+        report = suggestion_report(store, project)
+    # i0: C1 pre-selected, not applied; i1: C2 only listed, applied. One coder decides the consensus alone.
+    per_code = report.per_code.set_index("code_id")
+    assert per_code.loc[C1, ["offered", "accepted", "applied", "hits_consensus"]].tolist() == [1, 0, 0, 0]
+    assert per_code.loc[C2, ["offered", "accepted", "applied", "items_consensus"]].tolist() == [0, 0, 1, 1]
+    assert per_code.loc["ALL", "acceptance"] == 0 and per_code.loc["ALL", "recall_coders"] == 0
+    assert report.summary.iloc[0][["items_compared", "items_without_suggestions", "coders"]].tolist() == [2, 1, 1]
+    pairs = report.agreement[report.agreement.code_id == "ALL"]
+    assert pairs[["coder_a", "coder_b", "pair", "n_items"]].values.tolist() == [
+        ["model", "ann@study.example", "model-human", 2]]
+    assert pairs.iloc[0].percent_agreement == pytest.approx(2 / 4)  # 4 cells: i0 C1 and i1 C2 differ

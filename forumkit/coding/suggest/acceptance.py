@@ -95,16 +95,14 @@ def suggestion_report(store: Store, project: int | None = None) -> SuggestionRep
                               "codes` writes), let the coders work, pull, then report")
     rows = annotation_rows(store, pid)
     rows = rows[~rows["was_cancelled"]]
-    listed: dict[int, set[str]] = {}
-    pre: dict[int, set[str]] = {}
+    pre: dict[int, set[str]] = {}  # every suggested item -> its pre-selected codes (maybe none)
     for s in suggested:
-        listed.setdefault(s.item_id, set()).add(s.code_id)
         pre.setdefault(s.item_id, set())
         if s.in_set:
             pre[s.item_id].add(s.code_id)
-    compared = rows[rows["item_id"].isin(list(listed))]
+    compared = rows[rows["item_id"].isin(list(pre))]
     if compared.empty:
-        raise UsageError(f"none of the {len(listed)} items suggested in project {pid} has a pulled annotation",
+        raise UsageError(f"none of the {len(pre)} items suggested in project {pid} has a pulled annotation",
                          hint="let the coders work, then `forumkit studio pull` and report again")
     final: dict[tuple[int, str], set[str]] = {}  # (item, coder) -> codes (a coder's doubled tasks: their union)
     for item, coder, code in compared[["item_id", "coder", "code_id"]].itertuples(index=False):
@@ -123,9 +121,9 @@ def suggestion_report(store: Store, project: int | None = None) -> SuggestionRep
     agreement = _agreement(items, coders, pre, final, [code for _, code, _ in universe])
     summary = pd.DataFrame([{
         "project": pid, "model_versions": ", ".join(sorted({s.model_version for s in suggested})),
-        "items_suggested": len(listed), "items_preselected": sum(1 for codes in pre.values() if codes),
+        "items_suggested": len(pre), "items_preselected": sum(1 for codes in pre.values() if codes),
         "items_compared": len(items), "annotations": len(final), "coders": len(coders),
-        "items_without_suggestions": int(rows.loc[~rows["item_id"].isin(list(listed)), "item_id"].nunique()),
+        "items_without_suggestions": int(rows.loc[~rows["item_id"].isin(list(pre)), "item_id"].nunique()),
     }])
     return SuggestionReport(summary, per_code, agreement)
 
