@@ -80,7 +80,8 @@ def codes_cmd(
     for book, size in result.set_size.items():
         n = result.coded.get(book, 0)
         if not n:
-            err.print(f"{book}: zero-shot; mean set size {size:.2f} (top codes whose scores reach {coverage:g})",
+            err.print(f"{book}: zero-shot; mean set size {size:.2f} (top codes whose scores reach {coverage:g}, at most --top; "
+                      "no coverage guarantee without coded items)",
                       highlight=False, soft_wrap=True)
             continue
         dropped = f", {result.dropped[book]} above the level left out" if result.dropped.get(book) else ""

@@ -2,7 +2,8 @@
 
 One row per item and suggested code: ``item_id, code_id, codebook, score, rank, in_set, evidence,
 model_version`` (:data:`COLUMNS`). For each item and codebook the rows are the ``top`` best codes and every
-other code of the prediction set. ``score`` is rounded to 6 decimals, rows sorted by item (corpus order),
+other code of the conformal prediction set; a zero-shot set (no coded items, so no calibration and no
+guarantee: the top codes whose scores add up to the coverage) is cut to the ``top`` rows. ``score`` is rounded to 6 decimals, rows sorted by item (corpus order),
 codebook (given order) and rank (ties broken by file order), so that the same inputs and seed give a
 byte-identical file. ``evidence``: zero-shot, the codebook element the item matched best and the item's words
 that BM25 weighed most ("example 2 of CH.X.Y; words: gpu memory"); trained, the ids of the nearest coded items
@@ -90,14 +91,16 @@ def suggestion_rows(clf: CodeClassifier, corpus: Corpus, store: Store | None = N
     parts, sizes = [], {}
     for b, cb in enumerate(clf.codebooks_):
         p, s = proba[cb.id], sets[cb.id]
-        sizes[cb.id] = float(s.sum(axis=1).mean())
         order = np.argsort(-p, axis=1, kind="stable")
         rank = np.empty_like(order)
         np.put_along_axis(rank, order, np.arange(1, p.shape[1] + 1)[None, :].repeat(len(p), 0), axis=1)
+        trained = clf.trained_.get(cb.id)
+        if trained is None:  # zero-shot sets carry no guarantee: never more rows than --top
+            s = s & (rank <= top)
+        sizes[cb.id] = float(s.sum(axis=1).mean())
         rows, cols = np.nonzero((rank <= top) | s)
         pairs = list(zip(rows.tolist(), cols.tolist()))
         evidence = [None] * len(pairs)
-        trained = clf.trained_.get(cb.id)
         if trained is not None:
             evidence = _nearest(trained, X, pairs, ids)
         missing = [n for n, e in enumerate(evidence) if e is None]
