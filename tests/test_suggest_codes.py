@@ -72,7 +72,8 @@ def test_texts_end_to_end_rerun_is_byte_identical_and_embeds_nothing_new(texts_c
     assert len(table) == 20 * 2 * 3  # top 3 per item and codebook
     assert table["score"].between(0, 1).all() and set(table["rank"]) == {1, 2, 3}
     assert table.groupby(["item_id", "codebook"])["in_set"].any().all()  # never an empty set
-    assert table["evidence"].str.contains(r"^(?:name|definition|include note|example \d+|keywords) of (?:CH|BE)\.").all()
+    element = r"^(?:name|definition|include note|example \d+|keywords) of (?:CH|BE)\."
+    assert table["evidence"].str.contains(element).all()
     assert table["model_version"].nunique() == 1
     # ranked by score within each item and codebook
     for _, group in table.groupby(["item_id", "codebook"]):

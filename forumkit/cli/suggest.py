@@ -39,7 +39,7 @@ def codes_cmd(
     embedder: str = typer.Option("minilm", help="minilm, static or st:NAME_OR_PATH (offline)."),
     cache: Optional[Path] = path_option(None, "--cache", help="With --texts: SQLite file caching the embeddings "
                                                               "[default: beside the texts, FILE.embeddings.db]."),
-    out_path: Path = path_option(..., "--out", "-o", help="The suggestions CSV to write."),
+    out_path: Path = path_option(..., "--out", "-o", help="The one CSV file to write the suggestions to."),
 ) -> None:
     """Suggest codes for items: zero-shot from the codebook, or learnt from coded items with --train.
 
@@ -80,9 +80,8 @@ def codes_cmd(
     for book, size in result.set_size.items():
         n = result.coded.get(book, 0)
         if not n:
-            err.print(f"{book}: zero-shot; mean set size {size:.2f} (top codes whose scores reach {coverage:g}, at most --top; "
-                      "no coverage guarantee without coded items)",
-                      highlight=False, soft_wrap=True)
+            err.print(f"{book}: zero-shot; mean set size {size:.2f} (top codes whose scores reach {coverage:g}, "
+                      "at most --top; no coverage guarantee without coded items)", highlight=False, soft_wrap=True)
             continue
         dropped = f", {result.dropped[book]} above the level left out" if result.dropped.get(book) else ""
         ece = (f"ECE {result.ece[book]:.3f}, coverage {result.coverage[book]:.3f} (5-fold CV), " if book in result.ece

@@ -5,8 +5,9 @@
   flattens the probabilities.
 - Split conformal prediction with the LAC score (Sadinle et al. 2019), a documented few-line implementation
   (cross-checked against crepes' ``ConformalClassifier`` in the tests): nonconformity ``s = 1 - p(true code)``
-  on the calibration split, ``q`` = its ``ceil((n + 1) * coverage)``-th smallest value, and the set of an item is every code with ``1 - p <= q``. With exchangeable items the set holds the true code
-  with probability at least ``coverage``. A very sure model can give an empty set; forumkit adds the top code
+  on the calibration split, ``q`` = its ``ceil((n + 1) * coverage)``-th smallest value, and the set of an
+  item is every code with ``1 - p <= q``. With exchangeable items the set holds the true code with probability
+  at least ``coverage``. A very sure model can give an empty set; forumkit adds the top code
   to every set ("never empty"), which can only raise coverage.
 - An item coded with several codes gives one calibration score per code (the coverage is then per item and
   code, which is what :func:`coverage` measures).
