@@ -7,7 +7,8 @@ guarantee: the top codes whose scores add up to the coverage) is cut to the ``to
 rounded to 6 decimals, rows sorted by item (corpus order), codebook (given order) and rank (ties broken by
 file order), so that the same inputs and seed give a byte-identical file. ``evidence``: zero-shot, the
 codebook element the item matched best and the item's words that BM25 weighed most ("example 2 of CH.X.Y;
-words: gpu memory"); trained, the ids of the nearest coded items with that code ("nearest coded: 12 40 7"), or the zero-shot evidence for a code nobody has coded yet.
+words: gpu memory"); trained, the ids of the nearest coded items with that code ("nearest coded: 12 40 7"),
+or the zero-shot evidence for a code nobody has coded yet.
 """
 
 from __future__ import annotations
