@@ -236,7 +236,7 @@ class CodeClassifier:
         version = f"forumkit-suggest/{self.method}/{self.embedder_.name}/{books}/{self.level}"
         if self.trained_:
             digest = hashlib.sha256(repr(sorted((cb, lab.rows.tolist(), lab.codes) for cb, lab in self.labels_.items())
-                                         ).encode() + f"|{self.seed}|{self.C}|{self.backoff}".encode())
+                                         ).encode() + f"|{self.seed}|{self.C}|{self.backoff}|{self.calibration}".encode())
             version += f"/lr-{digest.hexdigest()[:10]}"
         return version
 
