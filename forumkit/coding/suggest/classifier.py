@@ -16,8 +16,8 @@ coder or consensus (:mod:`.training`: several coders -> their majority), item id
 each codebook's columns of a row add up to 1. Values are [0, 1] zero-shot scores (:mod:`.zeroshot`) before
 training, calibrated probabilities after.
 
-Trained model, per codebook (chosen by measurement, /work/helpers/FINDINGS10.md): multinomial logistic
-regression (lbfgs, C=10) on the embeddings, one training row per (item, code), so an item coded with two codes
+Trained model, per codebook (chosen by measurement: benchmarks/RESULTS.md, "Code suggestions"): multinomial
+logistic regression (lbfgs, C=10) on the embeddings, one training row per (item, code), so an item coded with two codes
 teaches both. Multiclass rather than one-vs-rest because the coding rule picks the most specific code, most
 items get one code per codebook, and one softmax calibrates with a single temperature where one-vs-rest needs a
 Platt fit per code with a handful of positives; several codes still come out as a prediction set. The coded items
@@ -235,8 +235,8 @@ class CodeClassifier:
         books = "+".join(f"{cb.id}@{cb.version}" for cb in self.codebooks_)
         version = f"forumkit-suggest/{self.method}/{self.embedder_.name}/{books}/{self.level}"
         if self.trained_:
-            digest = hashlib.sha256(repr(sorted((cb, lab.rows.tolist(), lab.codes) for cb, lab in self.labels_.items())
-                                         ).encode() + f"|{self.seed}|{self.C}|{self.backoff}|{self.calibration}".encode())
+            data = repr(sorted((cb, t.ids, t.codes) for cb, t in self.trained_.items()))
+            digest = hashlib.sha256(f"{data}|{self.seed}|{self.C}|{self.backoff}|{self.calibration}".encode())
             version += f"/lr-{digest.hexdigest()[:10]}"
         return version
 

@@ -4,7 +4,7 @@ Each code is a document made of what the codebook says about it and everything b
 definition, include note, examples, keywords; never the exclude note, which names what the code is *not*).
 The items are the queries: the set of their words that the codebook uses. BM25 (Robertson et al., k1 = 1.2,
 b = 0.75) is a few numpy lines over scikit-learn's CountVectorizer (its tokenizer, with the codebook's vocabulary
-fixed), so 100,000 items score in one sparse product. Measured in /work/helpers/FINDINGS10.md: on the paper's
+fixed), so 100,000 items score in one sparse product. Measured (benchmarks/RESULTS.md): on the paper's
 excerpts BM25 alone is as good as any embedding for the benefits codebook, whose cues are words ("thanks",
 "worked", "invite").
 """

@@ -1,6 +1,6 @@
 """Zero-shot code scores: how well an item matches everything a codebook says about each code.
 
-Methods (chosen by measurement on the paper's excerpts, /work/helpers/FINDINGS10.md and benchmarks/RESULTS.md):
+Methods (chosen by measurement on the paper's excerpts: benchmarks/RESULTS.md, "Code suggestions"):
 
 - ``hybrid`` (the default): the semantic score of a code is 1/2 max + 1/2 mean of the item's cosine to each of the
   code's *elements* (its "Category: Subcategory" name, "name. definition", "name. include note", each example,
