@@ -130,6 +130,31 @@ def trained(store: Store) -> None:
     cross_validated("generated forum themes (titles only)", "hf-challenges", themed, store)
 
 
+def backoff(store: Store) -> None:
+    """Few coded items, some codes never coded: does the zero-shot prior carry the codes nobody coded?"""
+    print("\n## back-off: few coded items, some categories never coded (generated forum themes, titles only)")
+    book = load_codebook("hf-challenges")
+    items = [(i, t, to_level(book, c, "category")) for i, t, c in themed_items(30, seed=11, titles_only=True)]
+    present = sorted({c for _, _, c in items}, key=book.code_ids().index)
+    coded_codes = present[:len(present) * 2 // 3]
+    corpus = Corpus(tuple(i for i, _, _ in items), tuple(t for _, t, _ in items), tuple(None for _ in items), "b")
+    zero = CodeClassifier([book], embedder="minilm").fit(corpus, store=store).predict_proba(corpus, store=store)
+    for k in (2, 5, 10):
+        rng = np.random.default_rng(0)
+        train = {i for c in coded_codes for i in rng.choice([i for i, _, cc in items if cc == c], k, replace=False)}
+        coded = pd.DataFrame([(i, c) for i, _, c in items if i in train], columns=["item_id", "code_id"])
+        test = [(i, c) for i, _, c in items if i not in train]
+        for uncoded in ("mix", "keep"):
+            proba = CodeClassifier([book], embedder="minilm", seed=0, uncoded=uncoded).fit(
+                corpus, coded, store).predict_proba(corpus, store)
+            for label, keep in (("coded categories", True), ("never-coded categories", False)):
+                rows = [(i, c) for i, c in test if (c in coded_codes) == keep]
+                hit = np.mean([proba.loc[i].idxmax() == c for i, c in rows])
+                base = np.mean([zero.loc[i].idxmax() == c for i, c in rows])
+                print(f"k={k:2d} per coded category ({len(coded_codes)} of {len(present)} coded), uncoded={uncoded}, "
+                      f"{label:22} n={len(rows):3d}: top1 trained {hit:.3f} vs zero-shot {base:.3f}")
+
+
 def timed(cmd: list[str]) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MB) of the child, and its stderr."""
     t0 = time.perf_counter()
@@ -190,6 +215,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "cache.db") as store:
             zero_shot(store)
             trained(store)
+            backoff(store)
     if not args.skip_timings:
         timings(args.items, args.train)
 

@@ -23,7 +23,12 @@ items get one code per codebook, and one softmax calibrates with a single temper
 Platt fit per code with a handful of positives; several codes still come out as a prediction set. The coded items
 are split, stratified by code and seeded, 75 % to fit and 25 % to calibrate. The zero-shot prior is the back-off:
 a code with n coded items (in the fit part) takes ``w = min(1, n / backoff)`` of the classifier's probability and
-``1 - w`` of the prior's, rows renormalised, so a code nobody coded yet is still suggested from the codebook.
+``1 - w`` of the prior's, rows renormalised, so a code nobody coded yet is still suggested from the codebook
+(with its prior probability, against the classifier's for the coded codes: right when the coded items are a
+random sample, where a code nobody coded is rare; when coders coded only some codes on purpose, those others
+lose ground. ``uncoded="keep"`` keeps the prior's full say on them instead: the classifier's probabilities are
+read as conditional on the item having one of the coded codes, the prior decides how likely that is (its mass on
+the coded codes) and keeps its own probability for every other code. benchmarks/RESULTS.md measures both.
 Then one temperature (:mod:`.conformal`) on the calibration part, and the split conformal threshold on the same
 part for the sets (the temperature is one scalar that keeps all rankings; the coverage that
 :func:`out_of_fold` measures on held-out folds shows what this costs). A codebook with no coded items stays
@@ -89,7 +94,8 @@ class CodeClassifier:
 
     def __init__(self, codebooks: Sequence[Codebook | str | Path], level: str = "category",
                  embedder: str | Embedder = "minilm", coverage: float = 0.9, seed: int = 0,
-                 method: str = "hybrid", backoff: int = 5, C: float = 10.0, calibration: float = 0.25) -> None:
+                 method: str = "hybrid", backoff: int = 5, uncoded: str = "mix", C: float = 10.0,
+                 calibration: float = 0.25) -> None:
         self.codebooks = codebooks
         self.level = level
         self.embedder = embedder
@@ -97,19 +103,22 @@ class CodeClassifier:
         self.seed = seed
         self.method = method
         self.backoff = backoff
+        self.uncoded = uncoded
         self.C = C
         self.calibration = calibration
 
     def get_params(self) -> dict:
         """The constructor's parameters (scikit-learn style), to make an unfitted copy."""
         return {k: getattr(self, k) for k in ("codebooks", "level", "embedder", "coverage", "seed", "method",
-                                              "backoff", "C", "calibration")}
+                                              "backoff", "uncoded", "C", "calibration")}
 
     # -- fitting ---------------------------------------------------------------------------------------------
     def _prepare(self, store: Store | None) -> None:
         check_level(self.level)
         if not 0 < self.coverage < 1:
             raise UsageError(f"coverage must lie between 0 and 1, not {self.coverage}", hint="e.g. --coverage 0.9")
+        if self.uncoded not in ("mix", "keep"):
+            raise UsageError(f"uncoded must be mix or keep, not {self.uncoded!r}", hint="see CodeClassifier's docs")
         if not self.codebooks:
             raise UsageError("no codebook given", hint="pass --codebook NAME_OR_FILE")
         self.codebooks_ = [_codebook(c) for c in self.codebooks]
@@ -193,8 +202,16 @@ class CodeClassifier:
             learned[:, trained.columns] = trained.model.predict_proba(X)
         else:
             learned[:, trained.columns] = 1.0
-        mixed = trained.weight * learned + (1 - trained.weight) * prior
-        return mixed / mixed.sum(axis=1, keepdims=True)
+        if self.uncoded == "mix":
+            mixed = trained.weight * learned + (1 - trained.weight) * prior
+            return mixed / mixed.sum(axis=1, keepdims=True)
+        seen = trained.columns
+        mass = prior[:, seen].sum(axis=1, keepdims=True)
+        within = (trained.weight[seen] * learned[:, seen]
+                  + (1 - trained.weight[seen]) * prior[:, seen] / np.maximum(mass, 1e-12))
+        kept = prior.copy()
+        kept[:, seen] = mass * within / within.sum(axis=1, keepdims=True)
+        return kept
 
     # -- predicting ------------------------------------------------------------------------------------------
     def _proba_arrays(self, X: np.ndarray, texts: Sequence[str]) -> dict[str, np.ndarray]:
