@@ -37,8 +37,8 @@ def codes_cmd(
     coverage: float = typer.Option(0.9, help="Target coverage of the prediction sets (in_set)."),
     seed: int = typer.Option(0, min=0, help="Seed of the calibration split and folds: same seed, same file."),
     embedder: str = typer.Option("minilm", help="minilm, static or st:NAME_OR_PATH (offline)."),
-    cache: Optional[Path] = path_option(None, "--cache", help="With --texts: SQLite file caching the embeddings "
-                                                              "[default: beside the texts, FILE.embeddings.db]."),
+    cache: Optional[Path] = path_option(None, "--cache", help="With --texts: the SQLite file that caches the "
+                                                              "embeddings (default: FILE.embeddings.db beside it)."),
     out_path: Path = path_option(..., "--out", "-o", help="The one CSV file to write the suggestions to."),
 ) -> None:
     """Suggest codes for items: zero-shot from the codebook, or learnt from coded items with --train.
