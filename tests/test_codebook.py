@@ -281,7 +281,7 @@ def test_validate_cli_prints_file_line_message_and_exit_codes(tmp_path):
     res = runner.invoke(app, ["codebook", "validate", str(warned)])
     assert res.exit_code == 0 and res.stdout.splitlines() == [
         f"{warned}:7: warning: unknown key 'colour' in code 'A' is ignored "
-        "(known: id, name, definition, include, exclude, examples, children)",
+        "(known: id, name, definition, include, exclude, examples, keywords, children)",
         "ok: 1 category, 1 code, 1 warning"]
 
 
@@ -410,3 +410,18 @@ def test_show_config_and_import_commands(tmp_path):
     assert cb.find("X.CAT.SUB").definition == "Def :hugs:" and cb.find("X.CAT.SUB").examples == ("[x]",)
     res = runner.invoke(app, ["codebook", "import", str(csv_file), "--out", str(tmp_path / "c.yaml")])
     assert res.exit_code == 0 and load_codebook(tmp_path / "c.yaml").find("CO.CAT").name == "Cat"
+
+
+def test_keywords_are_read_kept_and_checked(tmp_path):
+    good = tmp_path / "kw.yaml"
+    good.write_text(HEAD + "  - id: A\n    name: A\n    keywords: [out of memory, '  oom  ', cuda]\n", encoding="utf-8")
+    book = load_codebook(good)
+    assert book.find("A").keywords == ("out of memory", "oom", "cuda")
+    assert Codebook.from_yaml(book.to_yaml()).find("A").keywords == book.find("A").keywords
+    assert book.to_dict()["codes"][0]["keywords"] == ["out of memory", "oom", "cuda"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(HEAD + "  - id: A\n    name: A\n    keywords:\n      - fine\n      - 404\n", encoding="utf-8")
+    assert [(p.line, p.message) for p in validate_codebook(bad)] == [(9, "keyword 2 of code 'A' must be text, "
+                                                                         "not a number")]
+    for name in ("hf-challenges", "hf-benefits"):  # every shipped code has keywords
+        assert all(code.keywords for _, code in load_codebook(name).codes())

@@ -177,6 +177,8 @@ def _code_description(code: Code) -> str:
         parts.append(f"Exclude: {code.exclude.strip()}")
     if code.examples:
         parts.append("Examples:\n" + "\n".join(f"- {e}" for e in code.examples))
+    if code.keywords:
+        parts.append(f"Keywords: {', '.join(code.keywords)}")
     return "\n\n".join(p for p in parts if p)
 
 
