@@ -1,0 +1,128 @@
+"""Audit of coded data: items whose human code a model finds unlikely, and the pairs of codes coders confuse.
+
+- **Label issues** (:func:`label_issues`): confident learning (Northcutt et al. 2021) as cleanlab 2.9 does it,
+  ``cleanlab.filter.find_label_issues`` on *out-of-fold* probabilities (each item scored by a model that did not
+  see it), ranked by self-confidence, i.e. the probability the model gives to the code the coders gave. cleanlab
+  needs contiguous class indices, so codes no item was given are dropped and the rows renormalised. Items with
+  one code each are audited as multi-class; when any item has several codes, as multi-label (cleanlab's
+  ``multi_label=True``, on the probabilities as they are).
+- **Confused pairs** (:func:`coder_confusion`, :func:`model_confusion`): from the coders, each item coded by two or
+  more coders adds, for every two coders, each code only one of them gave paired with each code only the other
+  gave; from the model, each item adds its given codes that are not among its top predictions paired with the
+  predicted ones that were not given (top-k, k = the number of given codes). A pair counts an item once; the
+  ``source`` column says which of the two a row comes from.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from forumkit.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["ISSUE_COLUMNS", "PAIR_COLUMNS", "coder_confusion", "label_issues", "model_confusion"]
+
+#: Columns of :func:`label_issues`.
+ISSUE_COLUMNS = ["rank", "item_id", "given_code_id", "given_prob", "suggested_code_id", "suggested_prob",
+                 "issue_score"]
+#: Columns of :func:`coder_confusion` and :func:`model_confusion`.
+PAIR_COLUMNS = ["source", "code_a", "code_b", "n_items", "share"]
+
+
+def label_issues(item_ids: Sequence, labels: Sequence[Sequence[str]], oof: pd.DataFrame) -> pd.DataFrame:
+    """The items whose given codes the out-of-fold probabilities ``oof`` (items x codes, indexed by item id) find
+    unlikely, most suspicious first (:data:`ISSUE_COLUMNS`).
+
+    ``given_prob`` is the model's probability of the given code (of the least likely one, for several);
+    ``suggested_code_id`` the most likely code the item was not given, with ``suggested_prob``; ``issue_score``
+    is 1 - cleanlab's self-confidence label quality (higher: more likely mislabelled). Codes joined by ``|``.
+    """
+    import pandas as pd
+    from cleanlab.filter import find_label_issues
+
+    present = sorted({c for codes in labels for c in codes}, key=list(oof.columns).index)
+    missing = [c for c in present if c not in oof.columns]
+    if missing:
+        raise UsageError(f"the model gives no probability for code {missing[0]}", hint="pass its --codebook")
+    if len(present) < 2:
+        raise UsageError(f"every audited item has the same code ({present[0] if present else 'none'})",
+                         hint="an audit compares codes: code items with at least two different codes")
+    probs = np.clip(oof.loc[list(item_ids), present].to_numpy(dtype=np.float64), 1e-9, None)
+    index = {c: k for k, c in enumerate(present)}
+    multi = any(len(codes) != 1 for codes in labels)
+    if multi:
+        from cleanlab.multilabel_classification.rank import get_label_quality_scores
+
+        given = [[index[c] for c in codes] for codes in labels]
+        probs = np.clip(probs, None, 1.0)
+        flagged = find_label_issues(given, probs, multi_label=True, return_indices_ranked_by="self_confidence",
+                                    n_jobs=1)
+        quality = get_label_quality_scores(given, probs)
+    else:
+        from cleanlab.rank import get_label_quality_scores
+
+        probs = probs / probs.sum(axis=1, keepdims=True)
+        given = np.array([index[codes[0]] for codes in labels])
+        flagged = find_label_issues(given, probs, return_indices_ranked_by="self_confidence", n_jobs=1)
+        quality = get_label_quality_scores(given, probs, method="self_confidence")
+    rows = []
+    for rank, i in enumerate(flagged, start=1):
+        mine = [index[c] for c in labels[i]]
+        others = [k for k in np.argsort(-probs[i], kind="stable") if k not in mine]
+        best = others[0] if others else int(np.argmax(probs[i]))
+        rows.append((rank, item_ids[i], "|".join(labels[i]), float(min(probs[i][mine])), present[best],
+                     float(probs[i][best]), float(1.0 - quality[i])))
+    return pd.DataFrame(rows, columns=ISSUE_COLUMNS)
+
+
+def _pairs(counts: dict[tuple[str, str], int], seen: dict[str, int], source: str) -> pd.DataFrame:
+    """Pair counts as a table, most frequent first; ``share`` = n_items / items where either code was given."""
+    import pandas as pd
+
+    rows = [(source, a, b, n, n / max(1, seen.get(a, 0) + seen.get(b, 0) - n)) for (a, b), n in counts.items()]
+    frame = pd.DataFrame(rows, columns=PAIR_COLUMNS)
+    return frame.sort_values(["n_items", "code_a", "code_b"], ascending=[False, True, True],
+                             kind="stable").reset_index(drop=True)
+
+
+def _add(counts: dict[tuple[str, str], int], pairs: set[tuple[str, str]]) -> None:
+    for pair in pairs:
+        counts[pair] = counts.get(pair, 0) + 1
+
+
+def coder_confusion(coders: pd.DataFrame) -> pd.DataFrame:
+    """Pairs of codes that coders of the same item disagree on (``coders``: item_id, coder, code), from the items
+    two or more coders coded (:data:`PAIR_COLUMNS`, ``source`` "coders")."""
+    counts: dict[tuple[str, str], int] = {}
+    seen: dict[str, int] = {}
+    for _, item in coders.groupby("item_id", sort=True):
+        by_coder = item.groupby("coder", sort=True)["code"].agg(set)
+        if len(by_coder) < 2:
+            continue
+        for code in set(item["code"]):
+            seen[code] = seen.get(code, 0) + 1
+        pairs: set[tuple[str, str]] = set()
+        for a, b in combinations(by_coder.tolist(), 2):
+            pairs.update(tuple(sorted((x, y))) for x in a - b for y in b - a)
+        _add(counts, pairs)
+    return _pairs(counts, seen, "coders")
+
+
+def model_confusion(item_ids: Sequence, labels: Sequence[Sequence[str]], oof: pd.DataFrame) -> pd.DataFrame:
+    """Pairs (given code, predicted code) where out-of-fold predictions differ from the given codes
+    (:data:`PAIR_COLUMNS`, ``source`` "model")."""
+    codes = list(oof.columns)
+    probs = oof.loc[list(item_ids)].to_numpy(dtype=np.float64)
+    counts: dict[tuple[str, str], int] = {}
+    seen: dict[str, int] = {}
+    for row, given in zip(probs, labels):
+        top = {codes[k] for k in np.argsort(-row, kind="stable")[:len(given)]}
+        for code in set(given) | top:
+            seen[code] = seen.get(code, 0) + 1
+        _add(counts, {tuple(sorted((x, y))) for x in set(given) - top for y in top - set(given)})
+    return _pairs(counts, seen, "model")
