@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from forumkit.coding.codebook import Codebook
     from .corpus import Corpus
 
-__all__ = ["LEVELS", "TrainingSet", "code_at_level", "level_codes", "read_training"]
+__all__ = ["LEVELS", "TrainingSet", "code_at_level", "level_codes", "read_training", "shipped_codebooks_for"]
 
 #: The depths a code can be learnt and suggested at.
 LEVELS = ("category", "subcategory", "code")
@@ -90,20 +90,39 @@ def _column(frame: pd.DataFrame, names: tuple[str, ...], path: Path) -> str:
                      hint=f"give a coded table (forumkit export coded); its columns are {', '.join(frame.columns)}")
 
 
-def read_training(path: Path, corpus: Corpus, codebooks: Sequence[Codebook], level: str = "category"
-                  ) -> TrainingSet:
-    """Read and check a ``--train`` table: every item must be in ``corpus`` and every code in ``codebooks``."""
+def _read(path: Path) -> pd.DataFrame:
     import pandas as pd
 
     if not path.exists():
         raise UsageError(f"{path} does not exist", hint="give a coded table, e.g. from: forumkit export coded")
-    data = path.read_bytes()
     try:
-        frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(
+        return pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(
             path, dtype=str, keep_default_na=False)
     except Exception as exc:  # noqa: BLE001 -- any reader failure is the same one-line error for the user
         raise UsageError(f"cannot read {path}: {' '.join(str(exc).split())[:200]}",
                          hint="give a CSV (with a header row) or a Parquet file") from exc
+
+
+def shipped_codebooks_for(path: Path) -> list[Codebook]:
+    """The shipped codebooks that hold any code of the coded table ``path``: the default when no --codebook is
+    given. UsageError when none does."""
+    from forumkit.coding.codebook import load_codebook, shipped_codebooks
+
+    frame = _read(path)
+    codes = set(frame[_column(frame, ("code_id", "code"), path)].astype(str))
+    books = [load_codebook(p) for p in shipped_codebooks().values()]
+    chosen = [b for b in books if codes & set(b.code_ids())]
+    if not chosen:
+        raise UsageError(f"no shipped codebook has the codes of {path}",
+                         hint="pass the codebook the items were coded with: --codebook FILE")
+    return chosen
+
+
+def read_training(path: Path, corpus: Corpus, codebooks: Sequence[Codebook], level: str = "category"
+                  ) -> TrainingSet:
+    """Read and check a ``--train`` table: every item must be in ``corpus`` and every code in ``codebooks``."""
+    frame = _read(path)
+    data = path.read_bytes()
     item_col = _column(frame, ("item_id", "item"), path)
     code_col = _column(frame, ("code_id", "code"), path)
     frame = frame.astype({item_col: str, code_col: str})
