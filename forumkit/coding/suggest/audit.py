@@ -15,23 +15,52 @@
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
 from itertools import combinations
+from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from forumkit.errors import UsageError
+from forumkit.errors import ForumkitError, UsageError
+from .learner import Learner
+from .trainset import read_training, shipped_codebooks_for
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ISSUE_COLUMNS", "PAIR_COLUMNS", "coder_confusion", "label_issues", "model_confusion"]
+    from forumkit.coding.codebook import Codebook
+    from forumkit.store import Store
+    from .corpus import Corpus
+
+__all__ = ["Audit", "ISSUE_COLUMNS", "PAIR_COLUMNS", "audit_codes", "coder_confusion", "label_issues",
+           "model_confusion", "write_audit"]
 
 #: Columns of :func:`label_issues`.
 ISSUE_COLUMNS = ["rank", "item_id", "given_code_id", "given_prob", "suggested_code_id", "suggested_prob",
                  "issue_score"]
 #: Columns of :func:`coder_confusion` and :func:`model_confusion`.
 PAIR_COLUMNS = ["source", "code_a", "code_b", "n_items", "share"]
+
+
+def _cleanlab(given: list[list[int]], probs: np.ndarray, multi: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(flagged row indices, most suspicious first; label quality of every row) from cleanlab 2.9."""
+    from cleanlab.filter import find_label_issues
+
+    with warnings.catch_warnings():  # "may not flag all issues in class k, too few examples": said in our docs
+        warnings.simplefilter("ignore", UserWarning)
+        if multi:
+            from cleanlab.multilabel_classification.rank import get_label_quality_scores as multi_quality
+
+            flagged = find_label_issues(given, probs, multi_label=True, return_indices_ranked_by="self_confidence",
+                                        n_jobs=1)
+            return np.asarray(flagged), multi_quality(given, probs)
+        from cleanlab.rank import get_label_quality_scores
+
+        single = np.array([g[0] for g in given])
+        flagged = find_label_issues(single, probs, return_indices_ranked_by="self_confidence", n_jobs=1)
+        return np.asarray(flagged), get_label_quality_scores(single, probs, method="self_confidence")
 
 
 def label_issues(item_ids: Sequence, labels: Sequence[Sequence[str]], oof: pd.DataFrame) -> pd.DataFrame:
@@ -43,39 +72,26 @@ def label_issues(item_ids: Sequence, labels: Sequence[Sequence[str]], oof: pd.Da
     is 1 - cleanlab's self-confidence label quality (higher: more likely mislabelled). Codes joined by ``|``.
     """
     import pandas as pd
-    from cleanlab.filter import find_label_issues
 
-    present = sorted({c for codes in labels for c in codes}, key=list(oof.columns).index)
-    missing = [c for c in present if c not in oof.columns]
+    missing = sorted({c for codes in labels for c in codes} - set(oof.columns))
     if missing:
         raise UsageError(f"the model gives no probability for code {missing[0]}", hint="pass its --codebook")
+    present = sorted({c for codes in labels for c in codes}, key=list(oof.columns).index)
     if len(present) < 2:
         raise UsageError(f"every audited item has the same code ({present[0] if present else 'none'})",
                          hint="an audit compares codes: code items with at least two different codes")
-    probs = np.clip(oof.loc[list(item_ids), present].to_numpy(dtype=np.float64), 1e-9, None)
+    probs = np.clip(oof.loc[list(item_ids), present].to_numpy(dtype=np.float64), 1e-9, 1.0)
     index = {c: k for k, c in enumerate(present)}
+    given = [[index[c] for c in codes] for codes in labels]
     multi = any(len(codes) != 1 for codes in labels)
-    if multi:
-        from cleanlab.multilabel_classification.rank import get_label_quality_scores
-
-        given = [[index[c] for c in codes] for codes in labels]
-        probs = np.clip(probs, None, 1.0)
-        flagged = find_label_issues(given, probs, multi_label=True, return_indices_ranked_by="self_confidence",
-                                    n_jobs=1)
-        quality = get_label_quality_scores(given, probs)
-    else:
-        from cleanlab.rank import get_label_quality_scores
-
+    if not multi:  # one code each: a distribution over the codes given at all (cleanlab's contiguous classes)
         probs = probs / probs.sum(axis=1, keepdims=True)
-        given = np.array([index[codes[0]] for codes in labels])
-        flagged = find_label_issues(given, probs, return_indices_ranked_by="self_confidence", n_jobs=1)
-        quality = get_label_quality_scores(given, probs, method="self_confidence")
+    flagged, quality = _cleanlab(given, probs, multi)
     rows = []
     for rank, i in enumerate(flagged, start=1):
-        mine = [index[c] for c in labels[i]]
-        others = [k for k in np.argsort(-probs[i], kind="stable") if k not in mine]
+        others = [k for k in np.argsort(-probs[i], kind="stable") if k not in given[i]]
         best = others[0] if others else int(np.argmax(probs[i]))
-        rows.append((rank, item_ids[i], "|".join(labels[i]), float(min(probs[i][mine])), present[best],
+        rows.append((rank, item_ids[i], "|".join(labels[i]), float(min(probs[i][given[i]])), present[best],
                      float(probs[i][best]), float(1.0 - quality[i])))
     return pd.DataFrame(rows, columns=ISSUE_COLUMNS)
 
@@ -85,7 +101,7 @@ def _pairs(counts: dict[tuple[str, str], int], seen: dict[str, int], source: str
     import pandas as pd
 
     rows = [(source, a, b, n, n / max(1, seen.get(a, 0) + seen.get(b, 0) - n)) for (a, b), n in counts.items()]
-    frame = pd.DataFrame(rows, columns=PAIR_COLUMNS)
+    frame = pd.DataFrame(rows, columns=PAIR_COLUMNS).astype({"n_items": "int64", "share": "float64"})
     return frame.sort_values(["n_items", "code_a", "code_b"], ascending=[False, True, True],
                              kind="stable").reset_index(drop=True)
 
@@ -126,3 +142,47 @@ def model_confusion(item_ids: Sequence, labels: Sequence[Sequence[str]], oof: pd
             seen[code] = seen.get(code, 0) + 1
         _add(counts, {tuple(sorted((x, y))) for x in set(given) - top for y in top - set(given)})
     return _pairs(counts, seen, "model")
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What :func:`audit_codes` found: ``issues`` (:data:`ISSUE_COLUMNS`), ``pairs`` (:data:`PAIR_COLUMNS`, coders'
+    pairs first), how many items were audited and how many of them two or more coders coded."""
+
+    issues: pd.DataFrame
+    pairs: pd.DataFrame
+    items: int
+    multi_coded: int
+
+
+def audit_codes(corpus: Corpus, train: Path, codebooks: Sequence[Codebook] = (), *, level: str = "category",
+                embedder: str = "minilm", seed: int = 42, folds: int = 5, store: Store | None = None) -> Audit:
+    """Audit the coded table ``train`` of items in ``corpus``: label issues from ``folds``-fold out-of-fold
+    probabilities of the classifier, and the confused pairs of codes from the coders and from the model.
+
+    ``codebooks`` default to the shipped codebooks that hold the table's codes.
+    Example: ``audit_codes(from_table(Path("items.csv"), id_col="id", text_col="text"), Path("coded.csv"))``
+    """
+    import pandas as pd
+
+    codebooks = list(codebooks) or shipped_codebooks_for(train)
+    training = read_training(train, corpus, codebooks, level)
+    if len(training.item_ids) < 2 * folds:
+        raise UsageError(f"{train} codes {len(training.item_ids)} items; an audit by {folds}-fold cross-validation "
+                         f"needs at least {2 * folds}", hint="code more items first")
+    oof = Learner(codebooks, level=level, embedder=embedder, seed=seed).out_of_fold(corpus, training, store, folds)
+    ids, labels = training.item_ids, training.label_lists()
+    issues = label_issues(ids, labels, oof)
+    pairs = pd.concat([coder_confusion(training.coders), model_confusion(ids, labels, oof)], ignore_index=True)
+    multi = int((training.coders.groupby("item_id")["coder"].nunique() >= 2).sum()) if len(training.coders) else 0
+    return Audit(issues, pairs, len(ids), multi)
+
+
+def write_audit(audit: Audit, out: Path, pairs_out: Path) -> None:
+    """The issues to ``out`` and the pairs to ``pairs_out``, as CSV (UTF-8)."""
+    for frame, path in ((audit.issues, out), (audit.pairs, pairs_out)):
+        try:
+            frame.to_csv(path, index=False, float_format="%.6f")
+        except OSError as exc:
+            raise ForumkitError(f"cannot write {path}: {exc.strerror or exc}",
+                                hint="check that its folder exists") from exc
