@@ -47,6 +47,7 @@ def audit(
 
     Example: forumkit suggest audit --db hf.db --train coded.csv --codebook hf-challenges --out audit.csv
     """
+    from forumkit.coding.codebook import load_codebook
     from forumkit.coding.suggest.audit import audit_codes, write_audit
     from forumkit.coding.suggest.corpus import from_store, from_table
 
@@ -55,12 +56,13 @@ def audit(
     if texts is not None and not (id_col and text_col):
         raise UsageError("--texts needs --id-col and --text-col", hint="name the id and the text columns")
     pairs_path = pairs_out or out_path.with_name(f"{out_path.stem}.pairs.csv")
+    books = [load_codebook(c) for c in codebooks]
     if texts is not None:
-        found = audit_codes(from_table(texts, id_col=id_col, text_col=text_col), train, codebooks, level=level,
+        found = audit_codes(from_table(texts, id_col=id_col, text_col=text_col), train, books, level=level,
                             embedder=embedder, seed=seed, folds=folds)
     else:
         with open_store(db) as store:
-            found = audit_codes(from_store(store, unit=unit, sample=sample), train, codebooks, level=level,
+            found = audit_codes(from_store(store, unit=unit, sample=sample), train, books, level=level,
                                 embedder=embedder, seed=seed, folds=folds, store=store)
     write_audit(found, out_path, pairs_path)
     table = Table("source", "code a", "code b", "items", title=f"codes confused most ({found.items} items audited, "

@@ -5,7 +5,7 @@
   see it), ranked by self-confidence, i.e. the probability the model gives to the code the coders gave. cleanlab
   needs contiguous class indices, so codes no item was given are dropped and the rows renormalised. Items with
   one code each are audited as multi-class; when any item has several codes, as multi-label (cleanlab's
-  ``multi_label=True``, on the probabilities as they are).
+  ``multilabel_classification``, on the probabilities as they are).
 - **Confused pairs** (:func:`coder_confusion`, :func:`model_confusion`): from the coders, each item coded by two or
   more coders adds, for every two coders, each code only one of them gave paired with each code only the other
   gave; from the model, each item adds its given codes that are not among its top predictions paired with the
@@ -46,16 +46,16 @@ PAIR_COLUMNS = ["source", "code_a", "code_b", "n_items", "share"]
 
 def _cleanlab(given: list[list[int]], probs: np.ndarray, multi: bool) -> tuple[np.ndarray, np.ndarray]:
     """(flagged row indices, most suspicious first; label quality of every row) from cleanlab 2.9."""
-    from cleanlab.filter import find_label_issues
 
     with warnings.catch_warnings():  # "may not flag all issues in class k, too few examples": said in our docs
         warnings.simplefilter("ignore", UserWarning)
         if multi:
+            from cleanlab.multilabel_classification.filter import find_label_issues as find_multi
             from cleanlab.multilabel_classification.rank import get_label_quality_scores as multi_quality
 
-            flagged = find_label_issues(given, probs, multi_label=True, return_indices_ranked_by="self_confidence",
-                                        n_jobs=1)
+            flagged = find_multi(given, probs, return_indices_ranked_by="self_confidence", n_jobs=1)
             return np.asarray(flagged), multi_quality(given, probs)
+        from cleanlab.filter import find_label_issues
         from cleanlab.rank import get_label_quality_scores
 
         single = np.array([g[0] for g in given])
@@ -96,11 +96,12 @@ def label_issues(item_ids: Sequence, labels: Sequence[Sequence[str]], oof: pd.Da
     return pd.DataFrame(rows, columns=ISSUE_COLUMNS)
 
 
-def _pairs(counts: dict[tuple[str, str], int], seen: dict[str, int], source: str) -> pd.DataFrame:
+def _pairs(counts: dict[tuple[str, str], int], seen: dict[str, set], source: str) -> pd.DataFrame:
     """Pair counts as a table, most frequent first; ``share`` = n_items / items where either code was given."""
     import pandas as pd
 
-    rows = [(source, a, b, n, n / max(1, seen.get(a, 0) + seen.get(b, 0) - n)) for (a, b), n in counts.items()]
+    rows = [(source, a, b, n, n / max(1, len(seen.get(a, set()) | seen.get(b, set()))))
+            for (a, b), n in counts.items()]
     frame = pd.DataFrame(rows, columns=PAIR_COLUMNS).astype({"n_items": "int64", "share": "float64"})
     return frame.sort_values(["n_items", "code_a", "code_b"], ascending=[False, True, True],
                              kind="stable").reset_index(drop=True)
@@ -115,13 +116,13 @@ def coder_confusion(coders: pd.DataFrame) -> pd.DataFrame:
     """Pairs of codes that coders of the same item disagree on (``coders``: item_id, coder, code), from the items
     two or more coders coded (:data:`PAIR_COLUMNS`, ``source`` "coders")."""
     counts: dict[tuple[str, str], int] = {}
-    seen: dict[str, int] = {}
-    for _, item in coders.groupby("item_id", sort=True):
+    seen: dict[str, set] = {}
+    for item_id, item in coders.groupby("item_id", sort=True):
         by_coder = item.groupby("coder", sort=True)["code"].agg(set)
         if len(by_coder) < 2:
             continue
         for code in set(item["code"]):
-            seen[code] = seen.get(code, 0) + 1
+            seen.setdefault(code, set()).add(item_id)
         pairs: set[tuple[str, str]] = set()
         for a, b in combinations(by_coder.tolist(), 2):
             pairs.update(tuple(sorted((x, y))) for x in a - b for y in b - a)
@@ -135,11 +136,11 @@ def model_confusion(item_ids: Sequence, labels: Sequence[Sequence[str]], oof: pd
     codes = list(oof.columns)
     probs = oof.loc[list(item_ids)].to_numpy(dtype=np.float64)
     counts: dict[tuple[str, str], int] = {}
-    seen: dict[str, int] = {}
-    for row, given in zip(probs, labels):
+    seen: dict[str, set] = {}
+    for n, (row, given) in enumerate(zip(probs, labels)):
         top = {codes[k] for k in np.argsort(-row, kind="stable")[:len(given)]}
         for code in set(given) | top:
-            seen[code] = seen.get(code, 0) + 1
+            seen.setdefault(code, set()).add(n)
         _add(counts, {tuple(sorted((x, y))) for x in set(given) - top for y in top - set(given)})
     return _pairs(counts, seen, "model")
 
