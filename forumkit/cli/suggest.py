@@ -26,7 +26,8 @@ app.add_typer(suggest_app, name="suggest")
 @one_line_errors
 def audit(
     train: Path = path_option(..., "--train", help="The coded items (a table as `forumkit export coded` writes it)."),
-    out_path: Path = path_option(..., "--out", "-o", help="CSV of the items whose code the model finds unlikely."),
+    out_path: Path = path_option(..., "--out", "-o", help="The one CSV file of the items whose code the model "
+                                                          "finds unlikely."),
     codebooks: list[Path] = codebook_option([], help="the codes the items were coded with (repeat for several); "
                                                      "default: the shipped codebooks that hold --train's codes."),
     db: Optional[Path] = path_option(None, "--db", help="Read the items' texts from this store."),
