@@ -281,7 +281,7 @@ def test_validate_cli_prints_file_line_message_and_exit_codes(tmp_path):
     res = runner.invoke(app, ["codebook", "validate", str(warned)])
     assert res.exit_code == 0 and res.stdout.splitlines() == [
         f"{warned}:7: warning: unknown key 'colour' in code 'A' is ignored "
-        "(known: id, name, definition, include, exclude, examples, children)",
+        "(known: id, name, definition, include, exclude, examples, keywords, children)",
         "ok: 1 category, 1 code, 1 warning"]
 
 

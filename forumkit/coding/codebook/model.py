@@ -38,7 +38,8 @@ class Code:
     """One node of the tree: a category, a subcategory, or deeper.
 
     ``include``/``exclude`` say when the code applies and when another one does; ``examples`` are short
-    illustrations (invented or paraphrased, never copied from coded data without permission).
+    illustrations (invented or paraphrased, never copied from coded data without permission); ``keywords``
+    are words and short phrases that posts on the code tend to use (code suggestions match them lexically).
     """
 
     id: str
@@ -48,9 +49,11 @@ class Code:
     exclude: str = ""
     examples: tuple[str, ...] = ()
     children: tuple["Code", ...] = ()
+    keywords: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:  # accept lists from callers, keep tuples inside
         object.__setattr__(self, "examples", tuple(self.examples))
+        object.__setattr__(self, "keywords", tuple(self.keywords))
         object.__setattr__(self, "children", tuple(self.children))
 
     @property
@@ -82,6 +85,8 @@ class Code:
                 out[key] = getattr(self, key)
         if self.examples:
             out["examples"] = list(self.examples)
+        if self.keywords:
+            out["keywords"] = list(self.keywords)
         if self.children:
             out["children"] = [c.to_dict() for c in self.children]
         return out
@@ -264,6 +269,7 @@ def _build_code(data: dict[str, Any]) -> Code:
                 definition=_text(data.get("definition")), include=_text(data.get("include")),
                 exclude=_text(data.get("exclude")),
                 examples=tuple(_text(e) for e in (data.get("examples") or ()) if _text(e)),
+                keywords=tuple(" ".join(_text(k).split()) for k in (data.get("keywords") or ()) if _text(k)),
                 children=tuple(_build_code(c) for c in (data.get("children") or ())))
 
 

@@ -20,7 +20,7 @@ __all__ = ["Problem", "validate_codebook", "check_data", "parse_and_check", "rai
 
 TOP_KEYS = ("id", "name", "version", "description", "citation", "codes")
 REQUIRED_TOP = ("id", "name", "version", "codes")
-CODE_KEYS = ("id", "name", "definition", "include", "exclude", "examples", "children")
+CODE_KEYS = ("id", "name", "definition", "include", "exclude", "examples", "keywords", "children")
 TEXT_KEYS = ("definition", "include", "exclude")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]+$")
 
@@ -276,17 +276,19 @@ class _Checker:
             value = item.get(key)
             if value is not None and not isinstance(value, str):
                 self.error(_value_line(item, key), f"{key!r} of {label} must be text, not {_type_name(value)}")
-        examples = item.get("examples")
-        if examples is not None:
-            if not isinstance(examples, list):
-                self.error(_value_line(item, "examples"),
-                           f"'examples' of {label} must be a list of strings, not {_type_name(examples)}")
-            else:
-                lines = getattr(examples, "item_lines", [])
-                for index, example in enumerate(examples):
-                    if not isinstance(example, str):
-                        self.error(lines[index] if index < len(lines) else _value_line(item, "examples"),
-                                   f"example {index + 1} of {label} must be text, not {_type_name(example)}")
+        for key, one in (("examples", "example"), ("keywords", "keyword")):
+            values = item.get(key)
+            if values is None:
+                continue
+            if not isinstance(values, list):
+                self.error(_value_line(item, key),
+                           f"{key!r} of {label} must be a list of strings, not {_type_name(values)}")
+                continue
+            lines = getattr(values, "item_lines", [])
+            for index, value in enumerate(values):
+                if not isinstance(value, str):
+                    self.error(lines[index] if index < len(lines) else _value_line(item, key),
+                               f"{one} {index + 1} of {label} must be text, not {_type_name(value)}")
         children = item.get("children")
         if children is not None:
             if not isinstance(children, list):
@@ -346,7 +348,7 @@ def validate_codebook(path: str | Path) -> list[Problem]:
 
     Checks YAML syntax, the top-level fields, each code's id and name (present, text, not empty), that ids
     are unique across the codebook and never repeat an ancestor's (cycles, also through YAML aliases), the
-    types of definition/include/exclude/examples/children, distinct names among siblings, and unknown keys
+    types of definition/include/exclude/examples/keywords/children, distinct names among siblings, and unknown keys
     (warnings: they are ignored). A missing file raises CodebookError.
 
     Example: ``[p.format(path) for p in validate_codebook(resolve_codebook("hf-challenges"))]``

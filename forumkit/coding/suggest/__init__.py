@@ -4,5 +4,8 @@ The pieces, each a module:
 
 - :mod:`.corpus` -- the items to suggest for, from the store or from any CSV/Parquet table;
 - :mod:`.embed` -- text embedders that work offline (all-MiniLM-L6-v2 shipped by a package, a static
-  model2vec model shipped with forumkit), with a cache in the store.
+  model2vec model shipped with forumkit), with a cache in the store;
+- :mod:`.classifier` -- :class:`~.classifier.CodeClassifier`, the code suggester (zero-shot from the codebook,
+  trained on coded items, calibrated, conformal sets) and :func:`~.classifier.out_of_fold_proba`;
+- :mod:`.zeroshot`, :mod:`.lexical`, :mod:`.levels`, :mod:`.conformal`, :mod:`.training` -- its parts.
 """
