@@ -19,7 +19,7 @@ from forumkit.coding.codebook import load_codebook
 from forumkit.coding.sampling import SampleDesign, draw_sample, load_sample, save_sample
 from forumkit.coding.suggest.active import draw_uncertain_sample
 from forumkit.coding.suggest.corpus import from_store
-from forumkit.coding.suggest.learner import Learner
+from forumkit.coding.suggest.classifier import CodeClassifier
 from forumkit.coding.suggest.select import select_diverse, uncertainty
 from forumkit.coding.suggest.trainset import read_training
 from forumkit.errors import UsageError
@@ -125,7 +125,8 @@ def test_uncertainty_sample_is_saved_like_any_sample_and_pushable(db, coded):
         training = read_training(coded, corpus, CHALLENGES)
         coded_ids = set(training.item_ids)
         pool = corpus.subset([i for i in corpus.item_ids if i not in coded_ids])
-        probs = Learner(CHALLENGES, embedder="static", seed=7).predict_proba(corpus, training, pool, store)
+        model = CodeClassifier(CHALLENGES, embedder="static", seed=7).fit(corpus, training.table, store)
+        probs = model.predict_proba(pool, store)
     picks = list(chosen.items["item_id"])
     assert picks == list(again.items["item_id"])  # deterministic
     assert unit == "topic" and pushed == picks == list(saved.items["item_id"])
@@ -168,9 +169,9 @@ def test_cli_uncertainty_sample_and_its_listing(db, coded, tmp_path):
      "an uncertainty sample is not stratified"),
     (["--strategy", "uncertainty", "--train", "{coded}", "--size", "250", "--embedder", "static"],
      "sample size 250 is larger than the 249 uncoded topics left"),
-    (["--strategy", "uncertainty", "--train", "{unknown_item}", "--size", "5"], "item id(s) that"),
+    (["--strategy", "uncertainty", "--train", "{unknown_item}", "--size", "5"], "item(s) the corpus lacks: 99999999"),
     (["--strategy", "uncertainty", "--train", "{unknown_code}", "--size", "5", "--codebook", "hf-challenges"],
-     "code id(s) that no --codebook has"),
+     "code id(s) none of the codebooks has: CH.NOPE"),
     (["--strategy", "guess", "--size", "5"], "unknown strategy 'guess'"),
 ])
 def test_cli_errors_are_one_line(db, coded, tmp_path, args, message):

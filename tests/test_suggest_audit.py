@@ -54,7 +54,7 @@ def test_audit_finds_the_planted_flips(flipped, tmp_path):
               "--codebook", "hf-challenges", "--embedder", "static", "--out", tmp_path / "audit.csv")
     assert res.exit_code == 0, res.output
     issues = pd.read_csv(tmp_path / "audit.csv")
-    assert list(issues.columns) == ["rank", "item_id", "given_code_id", "given_prob", "suggested_code_id",
+    assert list(issues.columns) == ["codebook", "rank", "item_id", "given_code_id", "given_prob", "suggested_code_id",
                                     "suggested_prob", "issue_score"]
     found = set(issues["item_id"].astype(int))
     assert len(found & flips) >= FLIPS - 1, (sorted(flips), issues.head(12))
@@ -65,6 +65,7 @@ def test_audit_finds_the_planted_flips(flipped, tmp_path):
     assert all(given[i] == g for i, g in zip(issues["item_id"], issues["given_code_id"]))
     pairs = pd.read_csv(tmp_path / "audit.pairs.csv")
     assert set(pairs["source"]) == {"model"}  # no coder column: the model's confusions only
+    assert set(pairs["codebook"]) == set(issues["codebook"]) == {"hf-challenges"}
     again = run("suggest", "audit", "--texts", items, "--id-col", "item_id", "--text-col", "text", "--train", coded,
                 "--embedder", "static", "--out", tmp_path / "again.csv")  # shipped codebook found from the codes
     assert again.exit_code == 0, again.output
@@ -136,9 +137,9 @@ def test_coded_export_with_coders_and_consensus(planted, tmp_path):
 
 
 @pytest.mark.parametrize("table, message", [
-    ("item_id,code_id\n999999,CH.SPACES\n", "item id(s) that"),
-    ("item_id,code_id\n{first},CH.NO_SUCH_CODE\n", "code id(s) that no --codebook has"),
-    ("item,label\n{first},CH.SPACES\n", "has no column code_id or code"),
+    ("item_id,code_id\n999999,CH.SPACES\n", "item(s) the corpus lacks: 999999"),
+    ("item_id,code_id\n{first},CH.NO_SUCH_CODE\n", "code id(s) none of the codebooks has: CH.NO_SUCH_CODE"),
+    ("item,label\n{first},CH.SPACES\n", "has no column item_id, code_id"),
 ])
 def test_bad_train_tables_are_one_line_errors(planted, tmp_path, table, message):
     planted.iloc[:20][["item_id", "text"]].to_csv(tmp_path / "items.csv", index=False)

@@ -1,5 +1,7 @@
 """Audit of coded data: items whose human code a model finds unlikely, and the pairs of codes coders confuse.
 
+Both codebook by codebook (codes of different codebooks are not alternatives to each other).
+
 - **Label issues** (:func:`label_issues`): confident learning (Northcutt et al. 2021) as cleanlab 2.9 does it,
   ``cleanlab.filter.find_label_issues`` on *out-of-fold* probabilities (each item scored by a model that did not
   see it), ranked by self-confidence, i.e. the probability the model gives to the code the coders gave. cleanlab
@@ -24,7 +26,8 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from forumkit.errors import ForumkitError, UsageError
-from .learner import Learner
+from .classifier import CodeClassifier, out_of_fold_proba
+from .levels import level_codes
 from .trainset import read_training, shipped_codebooks_for
 
 if TYPE_CHECKING:
@@ -147,8 +150,9 @@ def model_confusion(item_ids: Sequence, labels: Sequence[Sequence[str]], oof: pd
 
 @dataclass(frozen=True)
 class Audit:
-    """What :func:`audit_codes` found: ``issues`` (:data:`ISSUE_COLUMNS`), ``pairs`` (:data:`PAIR_COLUMNS`, coders'
-    pairs first), how many items were audited and how many of them two or more coders coded."""
+    """What :func:`audit_codes` found: ``issues`` (``codebook`` then :data:`ISSUE_COLUMNS`), ``pairs``
+    (``codebook`` then :data:`PAIR_COLUMNS`, coders' pairs first), how many items were audited and how many of
+    them two or more coders coded."""
 
     issues: pd.DataFrame
     pairs: pd.DataFrame
@@ -158,25 +162,39 @@ class Audit:
 
 def audit_codes(corpus: Corpus, train: Path, codebooks: Sequence[Codebook] = (), *, level: str = "category",
                 embedder: str = "minilm", seed: int = 42, folds: int = 5, store: Store | None = None) -> Audit:
-    """Audit the coded table ``train`` of items in ``corpus``: label issues from ``folds``-fold out-of-fold
-    probabilities of the classifier, and the confused pairs of codes from the coders and from the model.
+    """Audit the coded table ``train`` of items in ``corpus``, codebook by codebook: label issues from
+    ``folds``-fold out-of-fold probabilities of the code classifier, and the confused pairs of codes from the
+    coders and from the model. ``codebooks`` default to the shipped codebooks that hold the table's codes.
 
-    ``codebooks`` default to the shipped codebooks that hold the table's codes.
     Example: ``audit_codes(from_table(Path("items.csv"), id_col="id", text_col="text"), Path("coded.csv"))``
     """
     import pandas as pd
 
     codebooks = list(codebooks) or shipped_codebooks_for(train)
     training = read_training(train, corpus, codebooks, level)
-    if len(training.item_ids) < 2 * folds:
-        raise UsageError(f"{train} codes {len(training.item_ids)} items; an audit by {folds}-fold cross-validation "
-                         f"needs at least {2 * folds}", hint="code more items first")
-    oof = Learner(codebooks, level=level, embedder=embedder, seed=seed).out_of_fold(corpus, training, store, folds)
-    ids, labels = training.item_ids, training.label_lists()
-    issues = label_issues(ids, labels, oof)
-    pairs = pd.concat([coder_confusion(training.coders), model_confusion(ids, labels, oof)], ignore_index=True)
+    audited = len({i for given in training.given.values() for i in given})
+    if audited < 2 * folds:
+        raise UsageError(f"{train} codes {audited} items at the {level} level; an audit by {folds}-fold "
+                         f"cross-validation needs at least {2 * folds}", hint="code more items first")
+    oof = out_of_fold_proba(CodeClassifier(codebooks, level=level, embedder=embedder, seed=seed), corpus,
+                            training.table, folds=folds, store=store)
+    issues, pairs = [], []
+    for book in codebooks:
+        given = training.given[book.id]
+        columns = level_codes(book, level)
+        mine = training.coders[training.coders["codebook"] == book.id]
+        pairs.append(coder_confusion(mine).assign(codebook=book.id))
+        if len({c for codes in given.values() for c in codes}) < 2:
+            continue  # nothing to compare in this codebook
+        ids, labels = list(given), list(given.values())
+        issues.append(label_issues(ids, labels, oof[columns]).assign(codebook=book.id))
+        pairs.append(model_confusion(ids, labels, oof[columns]).assign(codebook=book.id))
+    if not issues:
+        raise UsageError(f"every item of {train} has the same code at the {level} level",
+                         hint="an audit compares codes: code items with at least two different codes")
     multi = int((training.coders.groupby("item_id")["coder"].nunique() >= 2).sum()) if len(training.coders) else 0
-    return Audit(issues, pairs, len(ids), multi)
+    return Audit(pd.concat(issues, ignore_index=True)[["codebook", *ISSUE_COLUMNS]],
+                 pd.concat(pairs, ignore_index=True)[["codebook", *PAIR_COLUMNS]], audited, multi)
 
 
 def write_audit(audit: Audit, out: Path, pairs_out: Path) -> None:

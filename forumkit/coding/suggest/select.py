@@ -3,7 +3,8 @@
 Two steps, both deterministic given the seed:
 
 1. **Uncertainty** of each item from its predicted code probabilities (a row is renormalised to sum to 1, so
-   one-vs-rest probabilities read as "which code is it"):
+   one-vs-rest probabilities read as "which code is it"; with several codebooks, each codebook's columns are one
+   such row and the item's uncertainty is the mean over the codebooks):
 
    - ``margin`` (the default): ``1 - (p1 - p2)``, one minus the gap between the two most likely codes. An item
      the model hesitates between two codes on scores near 1; one it is sure of scores near 0.
@@ -19,6 +20,8 @@ Two steps, both deterministic given the seed:
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from forumkit.errors import UsageError
@@ -29,11 +32,23 @@ __all__ = ["MEASURES", "select_diverse", "uncertainty"]
 MEASURES = ("margin", "entropy")
 
 
-def uncertainty(probs: np.ndarray, measure: str = "margin") -> np.ndarray:
-    """Uncertainty in [0, 1] of each row of an items x codes probability matrix (higher: less sure)."""
+def uncertainty(probs: np.ndarray, measure: str = "margin", groups: Sequence[Sequence[int]] | None = None
+                ) -> np.ndarray:
+    """Uncertainty in [0, 1] of each row of an items x codes probability matrix (higher: less sure).
+
+    ``groups`` are the column indices of each codebook (default: all columns are one codebook).
+    """
     if measure not in MEASURES:
         raise UsageError(f"unknown uncertainty measure '{measure}'", hint=f"use one of: {', '.join(MEASURES)}")
-    p = np.clip(np.asarray(probs, dtype=np.float64), 0.0, None)
+    probs = np.asarray(probs, dtype=np.float64)
+    if groups is not None and len(groups) > 1:
+        return np.mean([_one(probs[:, list(g)], measure) for g in groups], axis=0)
+    return _one(probs, measure)
+
+
+def _one(probs: np.ndarray, measure: str) -> np.ndarray:
+    """:func:`uncertainty` over one codebook's columns."""
+    p = np.clip(probs, 0.0, None)
     if p.ndim != 2 or p.shape[1] == 0:
         raise UsageError("the probability matrix has no codes", hint="give the classifier a codebook with codes")
     totals = p.sum(axis=1, keepdims=True)
