@@ -173,6 +173,8 @@ def test_cli_uncertainty_sample_and_its_listing(db, coded, tmp_path):
     (["--strategy", "uncertainty", "--train", "{unknown_code}", "--size", "5", "--codebook", "hf-challenges"],
      "code id(s) none of the codebooks has: CH.NOPE"),
     (["--strategy", "guess", "--size", "5"], "unknown strategy 'guess'"),
+    (["--strategy", "uncertainty", "--train", "{coded}", "--size", "5", "--measure", "variance"],
+     "unknown uncertainty measure 'variance'"),
 ])
 def test_cli_errors_are_one_line(db, coded, tmp_path, args, message):
     (tmp_path / "item.csv").write_text("item_id,code_id\n99999999,CH.SPACES\n")

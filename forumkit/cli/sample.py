@@ -72,7 +72,7 @@ def sample(
     codebooks: list[Path] = codebook_option([], help="uncertainty: the codes to learn (repeat for several); "
                                                      "default: the shipped codebooks that hold --train's codes."),
     level: str = typer.Option("category", help="uncertainty: learn codes at this level: category, subcategory "
-                                               "or code."),
+                                               "or code (the most specific codes)."),
     embedder: str = typer.Option("minilm", help="uncertainty: text embedder: minilm, static or st:NAME_OR_PATH."),
     measure: str = typer.Option("margin", help="uncertainty: margin (1 - gap between the two likeliest codes) "
                                                "or entropy of the code probabilities."),

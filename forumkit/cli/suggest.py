@@ -36,7 +36,8 @@ def audit(
     texts: Optional[Path] = path_option(None, "--texts", help="Or read the items from this CSV/Parquet table."),
     id_col: Optional[str] = typer.Option(None, "--id-col", help="With --texts: the item id column."),
     text_col: Optional[str] = typer.Option(None, "--text-col", help="With --texts: the text column."),
-    level: str = typer.Option("category", help="Audit codes at this level: category, subcategory or code."),
+    level: str = typer.Option("category", help="Audit codes at this level: category, subcategory or code (the "
+                                                  "most specific codes)."),
     embedder: str = typer.Option("minilm", help="Text embedder: minilm, static or st:NAME_OR_PATH."),
     folds: int = typer.Option(5, min=2, help="Cross-validation folds of the out-of-fold probabilities."),
     seed: int = typer.Option(42, min=0, help="Seed of the folds and the classifier."),

@@ -10,6 +10,9 @@ gives the same items, whatever order SQLite returns rows in.
 the design JSON holding the population of each stratum and the size computation,
 so that weights (stratum population / stratum sample size) can extrapolate
 coded results back to the population later. Periods are :mod:`forumkit.dates`' calendar periods.
+A design with ``strategy="uncertainty"`` is not drawn here but chosen by a classifier for active learning
+(:func:`forumkit.coding.suggest.active.draw_uncertain_sample`); it is saved and pushed the same way, with
+weight 1 for its items, since it estimates nothing about the population.
 
 Example::
 

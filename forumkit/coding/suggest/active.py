@@ -31,7 +31,7 @@ from forumkit.errors import UsageError
 from .classifier import CodeClassifier
 from .corpus import from_store
 from .levels import level_codes
-from .select import select_diverse, uncertainty
+from .select import MEASURES, select_diverse, uncertainty
 from .trainset import read_training, shipped_codebooks_for
 
 if TYPE_CHECKING:
@@ -57,6 +57,10 @@ def draw_uncertain_sample(store: Store, design: SampleDesign, *, train: Path, co
     if design.strategy != "uncertainty":
         raise UsageError(f"design '{design.name}' has strategy {design.strategy}, not uncertainty",
                          hint="pass --strategy uncertainty")
+    if measure not in MEASURES:
+        raise UsageError(f"unknown uncertainty measure '{measure}'", hint=f"use one of: {', '.join(MEASURES)}")
+    if pool_factor < 1:
+        raise UsageError(f"pool factor {pool_factor} is below 1", hint="use 1 (most uncertain only) or more")
     codebooks = list(codebooks) or shipped_codebooks_for(train)
     forum_id, url, population = sample_population(store, design)
     corpus = from_store(store, unit=design.unit, forum=url)
