@@ -18,7 +18,12 @@ accuracy). Strategies:
   seeded spread-out pick among the 5 x batch most uncertain (:mod:`forumkit.coding.suggest.select`);
 * ``uncertainty-top``: the batch most uncertain items, no spread (pool factor 1), to show what the spread adds.
 
-Embeddings are cached in a scratch store, so each text is embedded once.
+With ``--noise q``, the coders err: a seeded share q of the pool's labels is changed to another category
+before the simulation (the test set keeps the true labels), as a check that uncertainty sampling, which seeks
+out hard and mislabelled-looking items, still pays off with imperfect coders.
+
+Embeddings are cached in a scratch store (or the store ``--cache`` names, kept between runs), so each text is
+embedded once.
 
 Usage: .venv/bin/python benchmarks/active_learning_benchmark.py --topics 1500 --seeds 0 1 2 --embedder minilm
 """
@@ -81,6 +86,11 @@ def simulate(frame: pd.DataFrame, variant: str, strategy: str, seed: int, args: 
     test = corpus.subset(frame["item_id"].iloc[test_idx])
     code_of = dict(zip(frame["item_id"], frame["code"]))
     truth = np.array([code_of[i] for i in test.item_ids])
+    if args.noise:  # the coders' errors, in the pool only
+        flip = np.random.Generator(np.random.PCG64(10_000 + seed))
+        codes = sorted(set(frame["code"]))
+        for item in flip.choice(pool.item_ids, round(args.noise * len(pool)), replace=False):
+            code_of[item] = flip.choice([c for c in codes if c != code_of[item]])
     vectors = embed(pool.texts, get_embedder(args.embedder), store)
     rng = np.random.Generator(np.random.PCG64(seed))
     coded = list(rng.choice(len(pool), args.start, replace=False))
@@ -91,7 +101,7 @@ def simulate(frame: pd.DataFrame, variant: str, strategy: str, seed: int, args: 
         model = CodeClassifier([codebook], embedder=args.embedder, seed=seed).fit(corpus, table, store)
         proba = model.predict_proba(test, store)
         predicted = np.array(proba.columns)[proba.to_numpy().argmax(axis=1)]
-        curve.append({"variant": variant, "strategy": strategy, "seed": seed, "coded": len(coded),
+        curve.append({"variant": variant + (f"+noise{args.noise:g}" if args.noise else ""), "strategy": strategy, "seed": seed, "coded": len(coded),
                       "macro_f1": macro_f1(truth, predicted), "top1": float((predicted == truth).mean())})
         if len(coded) >= args.budget:
             return curve
@@ -127,8 +137,10 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=150)
     parser.add_argument("--test", type=float, default=0.3)
     parser.add_argument("--embedder", default="minilm")
+    parser.add_argument("--noise", type=float, default=0.0, help="share of the pool's labels the coders get wrong")
     parser.add_argument("--targets", type=float, nargs="+", default=[0.6, 0.7, 0.8, 0.9])
     parser.add_argument("--out", type=Path, default=None, help="CSV of every curve point")
+    parser.add_argument("--cache", type=Path, default=None, help="store that keeps the embeddings between runs")
     args = parser.parse_args()
 
     frame = labelled_topics(args.topics, args.forum_seed)
@@ -136,7 +148,7 @@ def main() -> None:
     print(f"{len(frame)} labelled question topics, {frame['code'].nunique()} categories: "
           f"{frame['code'].value_counts().to_dict()}", flush=True)
     rows = []
-    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "cache.db") as store:
+    with tempfile.TemporaryDirectory() as tmp, Store(args.cache or Path(tmp) / "cache.db") as store:
         started = time.perf_counter()
         for variant in args.variants:
             embed(list(frame[variant]), get_embedder(args.embedder), store)
@@ -165,7 +177,8 @@ def main() -> None:
     print(f"\ncoded items needed to reach macro-F1 (seeds {' / '.join(map(str, args.seeds))}; — = not within "
           f"{args.budget}):\n" + summary.to_string())
     print(json.dumps({"topics": len(frame), "seeds": args.seeds, "start": args.start, "batch": args.batch,
-                      "budget": args.budget, "test": args.test, "embedder": args.embedder}))
+                      "budget": args.budget, "test": args.test, "embedder": args.embedder,
+                      "noise": args.noise, "forum_seed": args.forum_seed}))
 
 
 if __name__ == "__main__":
