@@ -20,6 +20,78 @@ suggest_app = typer.Typer(help="Suggest codes and topics offline, audit coded da
 app.add_typer(suggest_app, name="suggest")
 
 
+# -- suggest codes ---------------------------------------------------------------------------------------------
+@suggest_app.command("codes")
+@one_line_errors
+def codes_cmd(
+    codebook: list[Path] = codebook_option(..., help="the codes to suggest; repeat for several codebooks."),
+    db: Optional[Path] = path_option(None, "--db", help="The forumkit store whose items get suggestions."),
+    sample: Optional[str] = typer.Option(None, help="With --db: only the items of this saved sample."),
+    unit: str = typer.Option("topic", help="With --db: topic or post."),
+    texts: Optional[Path] = path_option(None, "--texts", help="Instead of --db: a CSV/Parquet table of items."),
+    id_col: Optional[str] = typer.Option(None, "--id-col", help="With --texts: the column of item ids."),
+    text_col: Optional[str] = typer.Option(None, "--text-col", help="With --texts: the column of item texts."),
+    train: Optional[Path] = path_option(None, "--train", help="A coded table (item_id, code_id[, coder]) to learn "
+                                                              "from; its items' texts come from --db or --texts."),
+    level: str = typer.Option("category", help="category, subcategory or code."),
+    top: int = typer.Option(3, help="Rows per item and codebook: the top K codes (and the rest of the set)."),
+    coverage: float = typer.Option(0.9, help="Target coverage of the prediction sets (in_set)."),
+    seed: int = typer.Option(0, min=0, help="Seed of the calibration split and folds: same seed, same file."),
+    embedder: str = typer.Option("minilm", help="minilm, static or st:NAME_OR_PATH (offline)."),
+    cache: Optional[Path] = path_option(None, "--cache", help="With --texts: SQLite file caching the embeddings "
+                                                              "[default: beside the texts, FILE.embeddings.db]."),
+    out_path: Path = path_option(..., "--out", "-o", help="The one CSV file to write the suggestions to."),
+) -> None:
+    """Suggest codes for items: zero-shot from the codebook, or learnt from coded items with --train.
+
+    Writes item_id, code_id, codebook, score, rank, in_set, evidence, model_version: a file that
+    `forumkit studio push --suggestions` reads. Embeddings are cached, so a second run embeds nothing new.
+    Example: forumkit suggest codes --codebook hf-challenges --db hf.db --sample round2 --train coded.csv
+    --out suggestions.csv
+    """
+    from forumkit.coding.suggest.codes import suggest_codes, write_suggestions
+    from forumkit.coding.suggest.corpus import from_store, from_table
+    from forumkit.coding.suggest.training import read_coded
+    from forumkit.store import Store
+
+    if (db is None) == (texts is None):
+        raise UsageError("give either --db or --texts", hint="--db STORE for a scraped forum, --texts FILE otherwise")
+    if texts is not None and not (id_col and text_col):
+        raise UsageError("--texts needs --id-col and --text-col", hint="name the id and text columns of the table")
+    if db is not None and cache is not None:
+        raise UsageError("--cache is for --texts", hint="with --db the store caches the embeddings itself")
+    coded = read_coded(train) if train is not None else None
+    corpus = from_table(texts, id_col=id_col, text_col=text_col) if texts is not None else None
+    cache = cache or (texts.with_name(texts.name + ".embeddings.db") if texts is not None else None)
+    with (open_store(db) if db is not None else Store(cache)) as store:
+        if db is not None:
+            corpus = from_store(store, unit=unit, sample=sample)
+            source = from_store(store, unit=unit) if sample and coded is not None else None
+        else:
+            source = None
+        before = store.embedding_count()
+        with err.status("embedding and scoring", spinner="dots"):
+            result = suggest_codes(codebook, corpus, store=store, coded=coded, train_corpus=source, level=level,
+                                   top=top, coverage=coverage, seed=seed, embedder=embedder)
+        embedded = store.embedding_count() - before
+        cache_path = store.path
+    write_suggestions(result.table, out_path)
+    err.print(f"{result.items} items, {result.codes} codes ({level}), {result.mode}; {embedded} new embeddings "
+              f"cached in {shown(cache_path)}", highlight=False, soft_wrap=True)
+    for book, size in result.set_size.items():
+        n = result.coded.get(book, 0)
+        if not n:
+            err.print(f"{book}: zero-shot; mean set size {size:.2f} (top codes whose scores reach {coverage:g}, "
+                      "at most --top; no coverage guarantee without coded items)", highlight=False, soft_wrap=True)
+            continue
+        dropped = f", {result.dropped[book]} above the level left out" if result.dropped.get(book) else ""
+        ece = (f"ECE {result.ece[book]:.3f}, coverage {result.coverage[book]:.3f} (5-fold CV), " if book in result.ece
+               else "too few coded items for a 5-fold ECE and coverage, ")
+        err.print(f"{book}: trained on {n} coded items{dropped}; {ece}mean set size {size:.2f} at {coverage:g}",
+                  highlight=False, soft_wrap=True)
+    err.print(f"wrote {len(result.table)} rows to {shown(out_path)}", highlight=False)
+
+
 # -- suggest audit: a second look at coded items (active-learning helper's block) ---------------------------------
 
 @suggest_app.command("audit")
@@ -40,7 +112,9 @@ def audit(
                                                   "most specific codes)."),
     embedder: str = typer.Option("minilm", help="Text embedder: minilm, static or st:NAME_OR_PATH."),
     folds: int = typer.Option(5, min=2, help="Cross-validation folds of the out-of-fold probabilities."),
-    seed: int = typer.Option(42, min=0, help="Seed of the folds and the classifier."),
+    seed: int = typer.Option(0, min=0, help="Seed of the folds and the classifier: same seed, same file."),
+    cache: Optional[Path] = path_option(None, "--cache", help="With --texts: SQLite file caching the embeddings "
+                                                              "[default: beside the texts, FILE.embeddings.db]."),
     pairs_out: Optional[Path] = path_option(None, "--pairs-out", help="CSV of the pairs of codes most confused "
                                                                       "[default: OUT with .pairs.csv]."),
 ) -> None:
@@ -52,20 +126,22 @@ def audit(
     from forumkit.coding.codebook import load_codebook
     from forumkit.coding.suggest.audit import audit_codes, write_audit
     from forumkit.coding.suggest.corpus import from_store, from_table
+    from forumkit.store import Store
 
     if (db is None) == (texts is None):
         raise UsageError("say where the items' texts are", hint="pass either --db DB or --texts FILE")
     if texts is not None and not (id_col and text_col):
         raise UsageError("--texts needs --id-col and --text-col", hint="name the id and the text columns")
+    if db is not None and cache is not None:
+        raise UsageError("--cache is for --texts", hint="with --db the store caches the embeddings itself")
     pairs_path = pairs_out or out_path.with_name(f"{out_path.stem}.pairs.csv")
     books = [load_codebook(c) for c in codebooks]
-    if texts is not None:
-        found = audit_codes(from_table(texts, id_col=id_col, text_col=text_col), train, books, level=level,
-                            embedder=embedder, seed=seed, folds=folds)
-    else:
-        with open_store(db) as store:
-            found = audit_codes(from_store(store, unit=unit, sample=sample), train, books, level=level,
-                                embedder=embedder, seed=seed, folds=folds, store=store)
+    corpus = from_table(texts, id_col=id_col, text_col=text_col) if texts is not None else None
+    cache = cache or (texts.with_name(texts.name + ".embeddings.db") if texts is not None else None)
+    with (open_store(db) if db is not None else Store(cache)) as store:
+        items = corpus if corpus is not None else from_store(store, unit=unit, sample=sample)
+        found = audit_codes(items, train, books, level=level,
+                            embedder=embedder, seed=seed, folds=folds, store=store)
     write_audit(found, out_path, pairs_path)
     table = Table("source", "code a", "code b", "items", title=f"codes confused most ({found.items} items audited, "
                                                                f"{found.multi_coded} coded by two or more coders)")

@@ -161,7 +161,7 @@ class Audit:
 
 
 def audit_codes(corpus: Corpus, train: Path, codebooks: Sequence[Codebook] = (), *, level: str = "category",
-                embedder: str = "minilm", seed: int = 42, folds: int = 5, store: Store | None = None) -> Audit:
+                embedder: str = "minilm", seed: int = 0, folds: int = 5, store: Store | None = None) -> Audit:
     """Audit the coded table ``train`` of items in ``corpus``, codebook by codebook: label issues from
     ``folds``-fold out-of-fold probabilities of the code classifier, and the confused pairs of codes from the
     coders and from the model. ``codebooks`` default to the shipped codebooks that hold the table's codes.

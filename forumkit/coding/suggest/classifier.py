@@ -56,6 +56,9 @@ if TYPE_CHECKING:
 
 __all__ = ["CodeClassifier", "OutOfFold", "out_of_fold", "out_of_fold_proba"]
 
+#: What a fitted classifier shares with the per-fold copies: nothing here depends on the coded items.
+_SHARED = ("codebooks_", "embedder_", "columns_", "zeroshot_")
+
 
 def _codebook(ref: Codebook | str | Path) -> Codebook:
     return ref if isinstance(ref, Codebook) else load_codebook(ref)
@@ -162,10 +165,14 @@ class CodeClassifier:
         columns = np.unique(fit_codes)
         model = None
         if len(columns) > 1:
+            import warnings
+
             from sklearn.linear_model import LogisticRegression
 
             model = LogisticRegression(C=self.C, max_iter=1000, random_state=self.seed)
-            model.fit(X[fit_rows], fit_codes)
+            with warnings.catch_warnings():  # "more classes than half the samples": expected with few coded items
+                warnings.simplefilter("ignore", UserWarning)
+                model.fit(X[fit_rows], fit_codes)
         counts = np.bincount(fit_codes, minlength=n_codes)
         weight = np.minimum(1.0, counts / max(self.backoff, 1))
         trained = _Trained(columns, model, weight, 1.0, 1.0, X, ids, codes)
@@ -260,7 +267,10 @@ def out_of_fold(estimator: CodeClassifier, corpus: Corpus, coded: pd.DataFrame, 
     if folds < 2:
         raise UsageError(f"folds must be at least 2, not {folds}", hint="e.g. 5")
     base = CodeClassifier(**estimator.get_params())
-    base._prepare(store)
+    if hasattr(estimator, "zeroshot_"):  # fitted already: its codebooks, embedder and zero-shot scorers serve
+        base.__dict__.update({a: getattr(estimator, a) for a in _SHARED})
+    else:
+        base._prepare(store)
     codes = coded_codes(check_coded(coded))
     labels = labels_for(base.codebooks_, base.level, base.columns_, corpus.item_ids, codes)
     rows = sorted({int(r) for lab in labels.values() for r in lab.rows})
@@ -284,7 +294,7 @@ def out_of_fold(estimator: CodeClassifier, corpus: Corpus, coded: pd.DataFrame, 
     for k in range(folds):
         test = np.flatnonzero(fold == k)
         model = CodeClassifier(**estimator.get_params())
-        model.__dict__.update({a: getattr(base, a) for a in ("codebooks_", "embedder_", "columns_", "zeroshot_")})
+        model.__dict__.update({a: getattr(base, a) for a in _SHARED})
         train = {cb: Labels(lab.rows[fold[lab.rows] != k], [c for r, c in zip(lab.rows, lab.codes) if fold[r] != k],
                             0) for cb, lab in local.items()}
         model._fit_arrays(X, list(sub.texts), ids, train)

@@ -5,9 +5,9 @@
   flattens the probabilities.
 - Split conformal prediction with the LAC score (Sadinle et al. 2019), a documented few-line implementation
   (cross-checked against crepes' ``ConformalClassifier`` in the tests): nonconformity ``s = 1 - p(true code)``
-  on the calibration split, ``q`` = the ``ceil((n + 1) * coverage) / n`` empirical quantile (``method="higher"``),
-  and the set of an item is every code with ``1 - p <= q``. With exchangeable items the set holds the true code
-  with probability at least ``coverage``. A very sure model can give an empty set; forumkit adds the top code
+  on the calibration split, ``q`` = its ``ceil((n + 1) * coverage)``-th smallest value, and the set of an
+  item is every code with ``1 - p <= q``. With exchangeable items the set holds the true code with probability
+  at least ``coverage``. A very sure model can give an empty set; forumkit adds the top code
   to every set ("never empty"), which can only raise coverage.
 - An item coded with several codes gives one calibration score per code (the coverage is then per item and
   code, which is what :func:`coverage` measures).
@@ -63,11 +63,10 @@ def conformal_threshold(proba: np.ndarray, labels: Sequence[Sequence[int]], cove
     n = len(rows)
     if n == 0:
         return 1.0
-    level = math.ceil((n + 1) * coverage) / n
-    if level > 1:
+    k = math.ceil((n + 1) * coverage)
+    if k > n:
         return 1.0
-    scores = 1.0 - proba[rows, cols]
-    return float(np.quantile(scores, level, method="higher"))
+    return float(np.sort(1.0 - proba[rows, cols])[k - 1])
 
 
 def prediction_sets(proba: np.ndarray, threshold: float) -> np.ndarray:

@@ -15,7 +15,7 @@ category's, and the category-level scores are the same in every level's ranking.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 
@@ -92,7 +92,3 @@ def hierarchical(codebook: Codebook, level: str, share: Callable[[list[Code]], n
             chosen[code.id] = above * part[:, j]
     return np.stack([chosen[c] for c in level_codes(codebook, level)], axis=1)
 
-
-def subtree_ids(code: Code) -> Sequence[str]:
-    """The ids of ``code`` and every code below it."""
-    return [c.id for c in code.walk()]

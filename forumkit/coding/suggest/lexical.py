@@ -30,8 +30,8 @@ class BM25:
 
     ``fit(groups)`` learns one vocabulary over every document and, per group, idf and term weights (idf within
     the group, so that a word all siblings share weighs nothing in choosing among them); ``present(texts)``
-    tokenizes the items once; ``score(present, g)`` gives items x docs of group ``g``; ``terms(row, g, j)`` names
-    the words of one item that support document ``j`` of group ``g`` most (the evidence).
+    tokenizes the items once; ``score(present, g)`` gives items x docs of group ``g``; ``weights_[g]`` (vocabulary x
+    docs) says which words support which document (the evidence).
     """
 
     def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
@@ -66,14 +66,6 @@ class BM25:
         """items x documents of ``group``: BM25 with each query word counted once."""
         return np.asarray(present @ self.weights_[group])
 
-    def terms(self, present, row: int, group: int, doc: int, top: int = 3) -> list[str]:
-        """The words of item ``row`` of ``present`` that weigh most for document ``doc`` of ``group``."""
-        words = present.indices[present.indptr[row]:present.indptr[row + 1]]
-        if not len(words):
-            return []
-        weight = self.weights_[group][words, doc]
-        order = np.lexsort((words, -weight))[:top]
-        return [str(self.vocabulary_[words[i]]) for i in order if weight[i] > 0]
 
 def code_words(name: str, definition: str, include: str, examples: Sequence[str], keywords: Sequence[str]) -> str:
     """One code's own words, as its BM25 document holds them (the name twice: names are the strongest cue)."""

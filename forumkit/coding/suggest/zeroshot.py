@@ -118,6 +118,8 @@ class ZeroShotScorer:
         self.element_vectors_ = embed([e.text for e in self.elements_])
         self.baseline_vectors_ = dict(zip(cb.code_ids(), embed([baseline_text(c) for _, c in cb.codes()])))
         self.groups_ = sibling_groups(cb, self.level)
+        self._place = {c.id: (g, j) for g, (_, siblings) in enumerate(self.groups_) for j, c in enumerate(siblings)}
+        self._present = None
         self.lexical_ = BM25().fit([[" ".join(code_words(c.name, c.definition, c.include, c.examples, c.keywords)
                                               for c in sibling.walk()) for sibling in siblings]
                                     for _, siblings in self.groups_])
@@ -133,7 +135,7 @@ class ZeroShotScorer:
         """Per sibling group (by parent id): the mixed z-scores of the siblings (items x siblings)."""
         X = np.asarray(X, dtype=np.float32)
         semantic = self._code_semantic(X @ self.element_vectors_.T) if self.method != "baseline" else {}
-        present = self.lexical_.present(texts) if self.method in ("hybrid", "lexical") else None
+        present = self.present(texts) if self.method in ("hybrid", "lexical") else None
         out: dict[str | None, np.ndarray] = {}
         for g, (parent, siblings) in enumerate(self.groups_):
             if self.method == "baseline":
@@ -157,25 +159,45 @@ class ZeroShotScorer:
                             lambda siblings: softmax(raw[by_parent[tuple(c.id for c in siblings)]], t))
 
     # -- evidence ------------------------------------------------------------------------------------------
-    def evidence(self, X: np.ndarray, texts: Sequence[str], pairs: Sequence[tuple[int, int]]) -> list[str]:
-        """For each (item index, column of ``codes_``): the best-matching element and the item's telling words."""
+    def present(self, texts: Sequence[str]):
+        """The items' words that the codebook uses (:meth:`.lexical.BM25.present`), kept for the same texts."""
+        if self._present is None or self._present[0] is not texts:
+            self._present = (texts, self.lexical_.present(texts))
+        return self._present[1]
+
+    def evidence(self, X: np.ndarray, texts: Sequence[str], pairs: Sequence[tuple[int, int]],
+                 top_words: int = 3, chunk: int = 4096) -> list[str]:
+        """For each (item index, column of ``codes_``): the best-matching element and the item's telling words.
+
+        Vectorised per code: the best element is the argmax of the item's cosines over the code's (and its
+        descendants') elements; the words are the item's words with the largest BM25 weight for the code,
+        ties broken by the vocabulary's order.
+        """
         X = np.asarray(X, dtype=np.float32)
-        group_of = {c.id: g for g, (_, siblings) in enumerate(self.groups_) for c in siblings}
-        position = {c.id: j for _, siblings in self.groups_ for j, c in enumerate(siblings)}
-        subtree = {code_id: [k for c in self.codebook.find(code_id).walk() for k in self.own_elements_.get(c.id, [])]
-                   for code_id in self.codes_}
-        items = sorted({i for i, _ in pairs})
-        row_of = {i: r for r, i in enumerate(items)}
-        present = self.lexical_.present([texts[i] for i in items])
-        cosine = X[items] @ self.element_vectors_.T
-        out = []
-        for i, j in pairs:
-            code_id = self.codes_[j]
-            idx = subtree[code_id]
-            best = self.elements_[idx[int(np.argmax(cosine[row_of[i], idx]))]]
-            parts = [f"{best.label} of {best.code_id}"]
-            words = self.lexical_.terms(present, row_of[i], group_of[code_id], position[code_id])
-            if words:
-                parts.append("words: " + " ".join(words))
-            out.append("; ".join(parts))
-        return out
+        present = self.present(texts)
+        rows = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
+        cols = np.fromiter((j for _, j in pairs), dtype=np.int64, count=len(pairs))
+        labels = np.array([f"{e.label} of {e.code_id}" for e in self.elements_], dtype=object)
+        out = np.empty(len(pairs), dtype=object)
+        for j, code_id in enumerate(self.codes_):
+            chosen = np.flatnonzero(cols == j)
+            if not len(chosen):
+                continue
+            elems = np.array([k for c in self.codebook.find(code_id).walk() for k in self.own_elements_.get(c.id, [])])
+            group, position = self._place[code_id]
+            weight = self.lexical_.weights_[group][:, position]
+            used = np.flatnonzero(weight > 0)
+            vocabulary = self.lexical_.vocabulary_[used]
+            for start in range(0, len(chosen), chunk):
+                part = chosen[start:start + chunk]
+                items = rows[part]
+                best = labels[elems[np.argmax(X[items] @ self.element_vectors_[elems].T, axis=1)]]
+                found = present[items][:, used].toarray() * weight[used]
+                order = np.argsort(-found, axis=1, kind="stable")[:, :top_words]
+                strong = np.take_along_axis(found, order, axis=1) > 0
+                words = vocabulary[order].astype(object)
+                named = np.where(strong[:, 0], words[:, 0], "").astype(object)
+                for k in range(1, order.shape[1]):
+                    named = named + np.where(strong[:, k], " " + words[:, k], "")
+                out[part] = np.where(strong[:, 0], best + "; words: " + named, best)
+        return out.tolist()
