@@ -43,13 +43,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from forumkit.coding.codebook import load_codebook  # noqa: E402
-from forumkit.coding.suggest.classifier import CodeClassifier  # noqa: E402
-from forumkit.coding.suggest.corpus import Corpus  # noqa: E402
-from forumkit.coding.suggest.embed import embed, get_embedder  # noqa: E402
-from forumkit.coding.suggest.select import select_diverse, uncertainty  # noqa: E402
-from forumkit.fakes.discourse import generate_forum  # noqa: E402
-from forumkit.store import Store  # noqa: E402
+from forumkit.coding.codebook import load_codebook
+from forumkit.coding.suggest.classifier import CodeClassifier
+from forumkit.coding.suggest.corpus import Corpus
+from forumkit.coding.suggest.embed import embed, get_embedder
+from forumkit.coding.suggest.select import select_diverse, uncertainty
+from forumkit.fakes.discourse import generate_forum
+from forumkit.store import Store
 
 STRATEGIES = ("random", "uncertainty", "uncertainty-top")
 

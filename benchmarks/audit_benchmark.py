@@ -24,12 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from active_learning_benchmark import labelled_topics  # noqa: E402
+from active_learning_benchmark import labelled_topics
 
-from forumkit.coding.codebook import load_codebook  # noqa: E402
-from forumkit.coding.suggest.audit import audit_codes  # noqa: E402
-from forumkit.coding.suggest.corpus import Corpus  # noqa: E402
-from forumkit.store import Store  # noqa: E402
+from forumkit.coding.codebook import load_codebook
+from forumkit.coding.suggest.audit import audit_codes
+from forumkit.coding.suggest.corpus import Corpus
+from forumkit.store import Store
 
 
 def main() -> None:

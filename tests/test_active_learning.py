@@ -18,14 +18,13 @@ from forumkit.cli import app
 from forumkit.coding.codebook import load_codebook
 from forumkit.coding.sampling import SampleDesign, draw_sample, load_sample, save_sample
 from forumkit.coding.suggest.active import draw_uncertain_sample
-from forumkit.coding.suggest.corpus import from_store
 from forumkit.coding.suggest.classifier import CodeClassifier
+from forumkit.coding.suggest.corpus import from_store
 from forumkit.coding.suggest.select import select_diverse, uncertainty
 from forumkit.coding.suggest.trainset import read_training
 from forumkit.errors import UsageError
 from forumkit.fakes.discourse import load_sample as load_fake_forum
 from forumkit.store import Store
-
 
 # -- the pick, on hand-made matrices ----------------------------------------------------------------------------
 
@@ -120,7 +119,7 @@ def test_uncertainty_sample_is_saved_like_any_sample_and_pushable(db, coded):
                                       train=coded, codebooks=CHALLENGES, embedder="static")
         random = draw_sample(store, SampleDesign("random2", size=15, seed=7))
         saved = load_sample(store, "round2")
-        forum_id, unit, pushed = store.sample_to_push("round2")  # what `studio push --sample round2` reads
+        _, unit, pushed = store.sample_to_push("round2")  # what `studio push --sample round2` reads
         corpus = from_store(store)
         training = read_training(coded, corpus, CHALLENGES)
         coded_ids = set(training.item_ids)
