@@ -38,6 +38,13 @@ def test_uncertainty_measures_by_hand():
         uncertainty(probs, "variance")
 
 
+def test_uncertainty_is_averaged_over_codebooks():
+    # columns 0-1: one codebook (sure of the first row, torn on the second); 2-4: another (torn, then sure)
+    probs = np.array([[1.0, 0.0, 0.4, 0.4, 0.2], [0.5, 0.5, 0.0, 0.0, 1.0]])
+    assert uncertainty(probs, groups=[[0, 1], [2, 3, 4]]) == pytest.approx([0.5, 0.5])
+    assert uncertainty(probs) == pytest.approx([1 - (0.5 - 0.2), 1 - (0.5 - 0.25)])  # one block: a different thing
+
+
 def _unit(rows: np.ndarray) -> np.ndarray:
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 

@@ -136,6 +136,27 @@ def test_coded_export_with_coders_and_consensus(planted, tmp_path):
     assert "40 items audited, 40 coded by two or more coders" in " ".join(res.output.split())
 
 
+def test_one_row_per_coder_gives_the_majority_and_the_coders_codes(planted, tmp_path):
+    """A table with a `coder` column (export annotations): given codes are the coders' majority, pairs the rest."""
+    from forumkit.coding.codebook import load_codebook
+    from forumkit.coding.suggest.corpus import from_table
+    from forumkit.coding.suggest.trainset import read_training
+
+    planted.iloc[:3][["item_id", "text"]].to_csv(tmp_path / "items.csv", index=False)
+    a, b, c = (str(i) for i in planted["item_id"].iloc[:3])
+    rows = [(a, "CH.SPACES", "x"), (a, "CH.SPACES", "y"), (a, "CH.API_USAGE", "z"),  # majority: Spaces
+            (b, "CH.MODEL_USAGE_AND_UNDERSTANDING.CUSTOMIZING_MODEL", "x"), (b, "CH.API_USAGE", "y"),  # 1 of 2 each: no majority code
+            (c, "CH.API_USAGE", "x")]  # one coder: kept
+    pd.DataFrame(rows, columns=["item_id", "code_id", "coder"]).to_csv(tmp_path / "coded.csv", index=False)
+    corpus = from_table(tmp_path / "items.csv", id_col="item_id", text_col="text")
+    training = read_training(tmp_path / "coded.csv", corpus, [load_codebook("hf-challenges")])
+    assert training.given["hf-challenges"] == {a: ["CH.SPACES"], c: ["CH.API_USAGE"]}
+    assert sorted(training.item_ids) == sorted([a, b, c]) and len(training.sha256) == 64
+    pairs = coder_confusion(training.coders)
+    assert {(r.code_a, r.code_b): r.n_items for r in pairs.itertuples()} == {  # at category level, one per item
+        ("CH.API_USAGE", "CH.SPACES"): 1, ("CH.API_USAGE", "CH.MODEL_USAGE_AND_UNDERSTANDING"): 1}
+
+
 @pytest.mark.parametrize("table, message", [
     ("item_id,code_id\n999999,CH.SPACES\n", "item(s) the corpus lacks: 999999"),
     ("item_id,code_id\n{first},CH.NO_SUCH_CODE\n", "code id(s) none of the codebooks has: CH.NO_SUCH_CODE"),
