@@ -10,6 +10,9 @@ gives the same items, whatever order SQLite returns rows in.
 the design JSON holding the population of each stratum and the size computation,
 so that weights (stratum population / stratum sample size) can extrapolate
 coded results back to the population later. Periods are :mod:`forumkit.dates`' calendar periods.
+A design with ``strategy="uncertainty"`` is not drawn here but chosen by a classifier for active learning
+(:func:`forumkit.coding.suggest.active.draw_uncertain_sample`); it is saved and pushed the same way, with
+weight 1 for its items, since it estimates nothing about the population.
 
 Example::
 
@@ -20,13 +23,13 @@ Example::
 
 from forumkit.dates import PERIODS, period_labels
 
-from .design import ALL, METHODS, STRATA, UNITS, Sample, SampleDesign, SampleInfo
-from .draw import draw_sample
+from .design import ALL, METHODS, STRATA, STRATEGIES, UNCERTAIN, UNITS, Sample, SampleDesign, SampleInfo
+from .draw import draw_sample, sample_population
 from .saved import list_samples, load_sample, sample_table, save_sample, write_sample_csv
 from .size import ALLOCATIONS, SizeComputation, allocate, cochran_size
 
 __all__ = [
-    "ALL", "ALLOCATIONS", "METHODS", "PERIODS", "STRATA", "UNITS",
+    "ALL", "ALLOCATIONS", "METHODS", "PERIODS", "STRATA", "STRATEGIES", "UNCERTAIN", "UNITS",
     "SizeComputation", "SampleDesign", "Sample", "SampleInfo", "cochran_size", "allocate", "period_labels",
-    "draw_sample", "save_sample", "load_sample", "list_samples", "sample_table", "write_sample_csv",
+    "draw_sample", "sample_population", "save_sample", "load_sample", "list_samples", "sample_table", "write_sample_csv",
 ]

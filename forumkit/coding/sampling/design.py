@@ -11,12 +11,15 @@ from forumkit.dates import check_period, iso_date
 from forumkit.errors import UsageError
 from .size import ALLOCATIONS, SizeComputation
 
-__all__ = ["ALL", "METHODS", "STRATA", "UNITS", "Sample", "SampleDesign", "SampleInfo"]
+__all__ = ["ALL", "METHODS", "STRATA", "STRATEGIES", "UNCERTAIN", "UNITS", "Sample", "SampleDesign", "SampleInfo"]
 
 UNITS = ("topic", "post")
 METHODS = ("simple", "stratified")
 STRATA = ("category", "period")
+#: random: drawn at random (can estimate the population); uncertainty: chosen by a classifier for active learning.
+STRATEGIES = ("random", "uncertainty")
 ALL = "all"  # the one stratum of a simple random sample
+UNCERTAIN = "uncertain"  # the one stratum of an uncertainty sample
 
 
 def _choice(value: str | None, allowed: tuple[str, ...], what: str) -> None:
@@ -30,7 +33,11 @@ class SampleDesign:
 
     ``size`` fixes the sample size; without it Cochran's formula gives it from ``confidence`` and
     ``margin`` (and, stratified, it is computed for the whole population and then allocated).
-    ``method`` follows from ``strata`` when left out. Strata by category use the top-level category
+    ``method`` follows from ``strata`` when left out. ``strategy`` ``uncertainty`` (active learning, see
+    :mod:`forumkit.coding.suggest.active`) chooses the items a classifier is least sure of instead of drawing
+    at random: it needs ``size``, is not stratified, and ``active`` records how it chose (training file and
+    its hash, codebooks, embedder, measure); its items carry weight 1, as it estimates nothing about the
+    population. Strata by category use the top-level category
     (subcategories count with their parent); by period, the calendar month, quarter or year in UTC.
     ``categories`` (names, slugs or ids) include their subcategories. ``min_posts`` counts the
     topic's stored regular posts. ``forum`` is needed only when the store holds several forums.
@@ -53,6 +60,8 @@ class SampleDesign:
     accepted_only: bool = False
     exclude_pinned_and_about: bool = True
     forum: str | None = None
+    strategy: str = "random"
+    active: dict | None = None
 
     def __post_init__(self) -> None:
         if not self.name or not str(self.name).strip():
@@ -72,6 +81,13 @@ class SampleDesign:
             raise UsageError(f"sample size {self.size} is not positive", hint="use --size 1 or more")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise UsageError(f"seed {self.seed!r} is not a non-negative integer", hint="use e.g. --seed 42")
+        _choice(self.strategy, STRATEGIES, "strategy")
+        if self.strategy == "uncertainty":
+            if self.method != "simple":
+                raise UsageError("an uncertainty sample is not stratified",
+                                 hint="leave out --strata, or use --strategy random")
+            if self.size is None:
+                raise UsageError("an uncertainty sample needs its size", hint="pass --size N, e.g. --size 50")
         if self.min_posts is not None and self.min_posts < 1:
             raise UsageError(f"--min-posts {self.min_posts} is not positive", hint="use 1 or more")
         self.categories = tuple(str(c) for c in self.categories)
@@ -139,3 +155,4 @@ class SampleInfo:
     strata: str | None
     seed: int
     created_at: str
+    strategy: str = "random"

@@ -13,7 +13,7 @@ from forumkit.store import Store
 from .design import ALL, Sample, SampleDesign
 from .size import allocate, cochran_size
 
-__all__ = ["draw_sample", "forum_of"]
+__all__ = ["draw_sample", "forum_of", "sample_population"]
 
 log = logging.getLogger(__name__)
 
@@ -113,14 +113,28 @@ def _population(store: Store, forum_id: int, design: SampleDesign) -> pd.DataFra
 
 # -- drawing --------------------------------------------------------------------------------------------------------
 
-def draw_sample(store: Store, design: SampleDesign) -> Sample:
-    """Draw the design's sample from the store (nothing is saved: see :func:`~forumkit.coding.sampling.save_sample`)."""
+def sample_population(store: Store, design: SampleDesign) -> tuple[int, str, pd.DataFrame]:
+    """(forum id, base URL, population): the items the design's filters keep (item_id, created_at, stratum),
+    sorted by item_id; an empty population is an error."""
     forum_id, url = forum_of(store, design.forum)
     population = _population(store, forum_id, design)
-    total = len(population)
-    if total == 0:
+    if population.empty:
         raise UsageError(f"no {design.unit}s are left after the filters ({design.describe_filters()})",
                          hint="loosen the filters (--since, --until, --categories, --min-posts, --accepted-only)")
+    return forum_id, url, population
+
+
+def draw_sample(store: Store, design: SampleDesign) -> Sample:
+    """Draw the design's sample from the store (nothing is saved: see :func:`~forumkit.coding.sampling.save_sample`).
+
+    Only the random strategy draws here; an uncertainty sample is chosen by
+    :func:`forumkit.coding.suggest.active.draw_uncertain_sample`, which needs a classifier.
+    """
+    if design.strategy != "random":
+        raise UsageError(f"draw_sample draws random samples, not {design.strategy} ones",
+                         hint="use forumkit.coding.suggest.active.draw_uncertain_sample")
+    forum_id, url, population = sample_population(store, design)
+    total = len(population)
     computation = None
     if design.size is not None:
         n = design.size

@@ -61,7 +61,7 @@ def list_samples(store: Store) -> list[SampleInfo]:
         design = data.get("design", {})
         out.append(SampleInfo(name, url, unit, count, sum(data.get("population", {}).values()),
                               design.get("method") or "simple", design.get("strata"), design.get("seed", 0),
-                              created_at))
+                              created_at, design.get("strategy") or "random"))
     return out
 
 

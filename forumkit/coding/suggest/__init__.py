@@ -8,4 +8,6 @@ The pieces, each a module:
 - :mod:`.classifier` -- :class:`~.classifier.CodeClassifier`, the code suggester (zero-shot from the codebook,
   trained on coded items, calibrated, conformal sets) and :func:`~.classifier.out_of_fold_proba`;
 - :mod:`.zeroshot`, :mod:`.lexical`, :mod:`.levels`, :mod:`.conformal`, :mod:`.training` -- its parts.
+- :mod:`.active`, :mod:`.select`, :mod:`.audit`, :mod:`.trainset` -- active learning (the next sample to code:
+  uncertain and spread out) and the audit of coded items (cleanlab on out-of-fold probabilities, confused codes).
 """

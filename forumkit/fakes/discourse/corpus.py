@@ -96,6 +96,10 @@ class Theme:
     errors: tuple[str, ...]
     answers: tuple[str, ...]
     fixes: tuple[str, ...] = ()
+    #: The hf-challenges codes (forumkit/codebooks/hf-challenges.yaml) a topic of this theme should get:
+    #: its category id, then a subcategory id where one clearly fits. Topic models and suggestion
+    #: benchmarks read them from :meth:`FakeForum.ground_truth` as the planted answer.
+    planted: tuple[str, ...] = ()
 
 
 THEMES: list[Theme] = [
@@ -123,6 +127,7 @@ THEMES: list[Theme] = [
         ("args = TrainingArguments(\"out\", per_device_train_batch_size=2,\n"
          "                         gradient_accumulation_steps=8, fp16=True,\n"
          "                         gradient_checkpointing=True)",),
+        planted=("CH.MEMORY_AND_PERFORMANCE", "CH.MEMORY_AND_PERFORMANCE.MEMORY"),
     ),
     Theme(
         ("Beginners", "🤗Transformers", "Course"), ("tokenizers", "transformers"),
@@ -143,6 +148,7 @@ THEMES: list[Theme] = [
          "sequence of the batch, which is faster. Decoder-only models like GPT-2 have no pad token: set "
          "`tok.pad_token = tok.eos_token`."),
         ("batch = tok(texts, padding=True, truncation=True, max_length=128, return_tensors=\"pt\")",),
+        planted=("CH.TRAINING_PIPELINE", "CH.TRAINING_PIPELINE.TOKENIZATION"),
     ),
     Theme(
         ("Beginners", "🤗Transformers"), ("pipeline", "transformers"),
@@ -161,6 +167,7 @@ THEMES: list[Theme] = [
          "Upgrade transformers: `pip install -U transformers`. Support for {model} was added after {ver}."),
         ("model.config.id2label = {0: \"negative\", 1: \"positive\"}\n"
          "model.config.label2id = {\"negative\": 0, \"positive\": 1}",),
+        planted=("CH.INFERENCE_AND_DEPLOYMENT", "CH.INFERENCE_AND_DEPLOYMENT.INFERENCE_PIPELINE"),
     ),
     Theme(
         ("🤗Datasets", "Beginners"), ("datasets",),
@@ -179,6 +186,7 @@ THEMES: list[Theme] = [
          "With `num_proc` on macOS you need the `if __name__ == \"__main__\":` guard, otherwise workers "
          "re-import your script."),
         ("ds = load_dataset(\"csv\", data_files={\"train\": \"train.csv\", \"test\": \"test.csv\"})",),
+        planted=("CH.DATASET_ACQUISITION_AND_USAGE", "CH.DATASET_ACQUISITION_AND_USAGE.LOADING_SAVING_DATASETS"),
     ),
     Theme(
         ("Spaces",), ("spaces", "gradio"),
@@ -194,6 +202,7 @@ THEMES: list[Theme] = [
         ("Remove the `+cu117` suffix from requirements.txt, Spaces install CUDA wheels by default.",
          "Free CPU Spaces have 16 GB of RAM; load the model in `torch_dtype=torch.float16` or upgrade the "
          "hardware in the Space settings."),
+        planted=("CH.SPACES",),
     ),
     Theme(
         ("🤗Hub", "Models"), ("hub", "model-card"),
@@ -208,6 +217,7 @@ THEMES: list[Theme] = [
          "https://huggingface.co/api/repos/create",),
         ("You need a token with the **write** role: create one in your settings and log in again.",
          "The metadata block must be the very first thing in README.md, between two `---` lines."),
+        planted=("CH.WEBSITE_AND_PRICING",),
     ),
     Theme(
         ("🤗Hub", "Beginners", "Site Feedback"), ("inference-api",),
@@ -220,6 +230,7 @@ THEMES: list[Theme] = [
         ("{\"error\": \"Model {ckpt} is currently loading\", \"estimated_time\": 20.0}",),
         ("The free API is rate limited and meant for prototyping; for production use Inference Endpoints.",
          "Send `\"options\": {\"wait_for_model\": true}` in the payload and the call blocks until loaded."),
+        planted=("CH.INFERENCE_AND_DEPLOYMENT", "CH.INFERENCE_AND_DEPLOYMENT.INFERENCE_ENDPOINTS"),
     ),
     Theme(
         ("🤗Transformers", "Intermediate", "Models"), ("onnx", "optimum"),
@@ -233,6 +244,7 @@ THEMES: list[Theme] = [
         ("Use `optimum-cli export onnx --model {ckpt} out/` instead, and `ORTModelForSequenceClassification` "
          "for inference. Set `provider=\"CUDAExecutionProvider\"` for GPU.",
          "A max difference of 2e-3 is expected with fp16 exports; pass `--atol 1e-2`."),
+        planted=("CH.MODEL_USAGE_AND_UNDERSTANDING", "CH.MODEL_USAGE_AND_UNDERSTANDING.MODEL_CONVERTING_ONNX_LIBRARY"),
     ),
     Theme(
         ("Intermediate", "🤗Transformers"), ("accelerate", "deepspeed"),
@@ -247,6 +259,7 @@ THEMES: list[Theme] = [
          "Timeout(ms)=1800000) ran for 1800472 milliseconds before timing out.",),
         ("Run `accelerate config` again and answer “multi-GPU”; check `accelerate env` prints 2 processes.",
          "Use bf16 instead of fp16 with DeepSpeed, fp16 overflows with {model}."),
+        planted=("CH.MEMORY_AND_PERFORMANCE", "CH.MEMORY_AND_PERFORMANCE.GPU_AND_OPTIMIZATION"),
     ),
     Theme(
         ("Course", "Chapter 1", "Chapter 7"), ("course",),
@@ -259,6 +272,7 @@ THEMES: list[Theme] = [
         ("AttributeError: 'DatasetDict' object has no attribute 'to_tf_dataset'",),
         ("Thanks for reporting! The notebook was fixed, reload it from the course page.",
          "Dynamic padding pads each batch to its longest element, which is faster than padding everything."),
+        planted=("CH.TUTORIAL_AND_DOCUMENTATION", "CH.TUTORIAL_AND_DOCUMENTATION.OFFICIAL_EXAMPLES_AND_TUTORIALS"),
     ),
     Theme(
         ("Amazon SageMaker",), ("sagemaker",),
@@ -274,6 +288,7 @@ THEMES: list[Theme] = [
          "error (400) from primary with message \"{\"code\": 400, \"type\": \"InternalServerException\"}\"",),
         ("Put your `inference.py` in `code/` inside model.tar.gz, the toolkit picks it up.",
          "Check CloudWatch logs of the endpoint, the real error is there."),
+        planted=("CH.EXTERNAL_PLATFORMS_AND_LIBRARIES", "CH.EXTERNAL_PLATFORMS_AND_LIBRARIES.AMAZON"),
     ),
     Theme(
         ("Flax/JAX Projects", "Research"), ("flax", "jax", "tpu"),
@@ -287,6 +302,7 @@ THEMES: list[Theme] = [
          "That was not possible. There are 823.52M free.",),
         ("Make sure you `jax.pmap` the train step and shard the batch over the 8 devices.",
          "Great idea! Join the Discord channel and add your project to the sheet."),
+        planted=("CH.TRAINING_PIPELINE",),
     ),
     Theme(
         ("Research", "Models", "Intermediate"), ("generation", "llm"),
@@ -301,6 +317,7 @@ THEMES: list[Theme] = [
          "This is a deprecated strategy to control generation & will be removed soon",),
         ("Greedy decoding loves to repeat itself. Use sampling with `top_p` or set `no_repeat_ngram_size=3`.",
          "Check that the LoRA target modules match the attention layer names of {model}, e.g. `q_proj`."),
+        planted=("CH.INCOMPREHENSIBLE_OUTPUT",),
     ),
     Theme(
         ("Site Feedback",), ("feedback",),
@@ -311,6 +328,7 @@ THEMES: list[Theme] = [
         (), (),
         ("Thanks for the report! We raised the edit window for trust level 1 users.",
          "Posts can be edited for 30 days; after that, ask a moderator to edit for you."),
+        planted=("CH.WEBSITE_AND_PRICING", "CH.WEBSITE_AND_PRICING.WEBSITE"),
     ),
 ]
 

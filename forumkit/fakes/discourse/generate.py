@@ -265,6 +265,8 @@ class _Builder:
             plan.category_id, plan.title, plan.author, cook(raw, forum.hostname), _at(plan.created), plan.tags,
             raw=raw, archetype="private_message" if plan.kind == "pm" else "regular",
         )
+        if plan.kind == "question":
+            forum.topics[plan.topic_id].theme = corpus.THEMES.index(plan.theme)
         post_id = forum.topics[plan.topic_id].post_ids[0]
         plan.made.append((1, forum.users[plan.author].username, post_id, "question"))
 

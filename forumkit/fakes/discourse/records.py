@@ -136,6 +136,9 @@ class Topic:
     post_ids: list[int] = field(default_factory=list)
     #: Highest post number ever used, whispers and deleted posts included.
     max_post_number: int = 0
+    #: Index in ``corpus.THEMES`` of the theme a generated question topic was written from (the planted
+    #: answer for topic models and code suggestions); None for every other topic. Never served.
+    theme: int | None = None
 
 
 @dataclass

@@ -12,6 +12,10 @@ lists, topics and /posts.json":
   Hidden (flagged) posts, author-deleted posts and small-action posts are
   included, each ``cooked`` exactly as served (the flag notice for hidden posts);
 - users: the authors of these posts.
+- planted: for each of these topics that the generator wrote from a theme of
+  :data:`.corpus.THEMES` (question topics), the theme's index and the codes it
+  plants (``Theme.planted``: an hf-challenges category id, then maybe a
+  subcategory id), the answer a topic model or code suggester should find.
 
 Topic counters are Discourse's own (``Topic.reset_highest``): ``posts_count``
 counts the topic's posts that are neither staff-deleted nor whispers, small
@@ -24,6 +28,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .corpus import THEMES
+
 if TYPE_CHECKING:
     from .model import FakeForum
 
@@ -31,13 +37,14 @@ GroundTruth = dict[str, dict[int, dict[str, Any]]]
 
 
 def ground_truth(forum: FakeForum) -> GroundTruth:
-    """``{"categories", "topics", "posts", "users"}``, each a dict from id to a plain dict."""
+    """``{"categories", "topics", "posts", "users", "planted"}``, each a dict from id to a plain dict."""
     with forum.lock:
         categories = {
             c.id: {"id": c.id, "name": c.name, "slug": c.slug, "parent_category_id": c.parent_category_id}
             for c in forum.categories.values() if forum.category_visible(c)
         }
         topics: dict[int, dict[str, Any]] = {}
+        planted: dict[int, dict[str, Any]] = {}
         posts: dict[int, dict[str, Any]] = {}
         for topic in forum.topics.values():
             if not forum.topic_listed(topic):
@@ -54,6 +61,9 @@ def ground_truth(forum: FakeForum) -> GroundTruth:
                 "closed": topic.closed, "archived": topic.archived,
                 "pinned": topic.pinned_at is not None, "user_id": topic.user_id,
             }
+            if topic.theme is not None:
+                planted[topic.id] = {"topic_id": topic.id, "theme": topic.theme,
+                                     "codes": list(THEMES[topic.theme].planted)}
             for post in forum.stream(topic):
                 author = forum.users[post.user_id]
                 posts[post.id] = {
@@ -71,4 +81,4 @@ def ground_truth(forum: FakeForum) -> GroundTruth:
                    "moderator": u.moderator, "trust_level": u.trust_level}
             for u in forum.users.values() if u.id in authors
         }
-        return {"categories": categories, "topics": topics, "posts": posts, "users": users}
+        return {"categories": categories, "topics": topics, "posts": posts, "users": users, "planted": planted}
