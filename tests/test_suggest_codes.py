@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from forumkit.cli import app
 from forumkit.coding.codebook import load_codebook
-from forumkit.coding.studio.push import predictions_for
+from forumkit.coding.studio.suggestions import prediction, read_suggestions
 from forumkit.coding.suggest.classifier import CodeClassifier, out_of_fold
 from forumkit.coding.suggest.codes import COLUMNS
 from forumkit.coding.suggest.conformal import (apply_temperature, conformal_threshold, coverage,
@@ -80,9 +80,9 @@ def test_texts_end_to_end_rerun_is_byte_identical_and_embeds_nothing_new(texts_c
         assert list(group["score"]) == sorted(group["score"], reverse=True)
     # the file feeds `studio push --suggestions` (its reader, no server needed)
     books = [load_codebook("hf-challenges"), load_codebook("hf-benefits")]
-    predictions = predictions_for(books, pd.read_csv(tmp_path / "a.csv"), "v1")
-    assert sorted(predictions) == list(range(100, 120))
-    assert len(predictions[100]["result"]) == 2  # one taxonomy result per codebook
+    suggested = read_suggestions(books, pd.read_csv(tmp_path / "a.csv"), "v1")
+    assert sorted(suggested) == list(range(100, 120))
+    assert len(prediction(suggested[100], books)["result"]) == 2  # one taxonomy result per codebook
 
 
 def test_levels_are_consistent_with_the_hierarchy():
@@ -163,7 +163,7 @@ def test_db_zero_shot_then_trained_on_a_sample(scraped, tmp_path):
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out)
     assert set(table["item_id"]) == set(topic_ids) and (table["rank"] <= 3).all()
-    predictions_for([CH], table, "v")  # accepted by studio push's reader
+    read_suggestions([CH], table, "v")  # accepted by studio push's reader
 
     # three coders on 40 topics: the majority decides; the third coder's odd codes are outvoted
     codes = level_codes(CH, "category")
