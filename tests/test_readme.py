@@ -142,7 +142,8 @@ def code_in_the_browser(clone: Path) -> None:
 
 
 AFTER: dict[str, Callable[[Path], None]] = {
-    "forumkit studio push --db hf.db --sample round1 --codebook hf-challenges --codebook hf-benefits --coders 2":
+    "forumkit studio push --db hf.db --sample round1 --codebook hf-challenges --codebook hf-benefits --coders 2 "
+    "--suggestions suggestions.csv":
         code_in_the_browser,
 }
 
