@@ -129,15 +129,18 @@ def _figures(trends: TopicTrends, folder: Path, top: int) -> dict[str, Path]:
             "topic_items": figures.save(lines, folder, "topic_items")["svg"]}
 
 
-def write_topic_trends(trends: TopicTrends, out_dir: str | Path, *, top: int = 12) -> dict[str, Path]:
-    """Tables (``topics_by_{period}.csv``, ``topic_trends.csv``, ``new_code_trends.csv``) and figures
-    (``figures/topic_shares``, ``figures/topic_items``, PNG and SVG) in ``out_dir``; returns the SVG paths."""
+def write_topic_trends(trends: TopicTrends, out_dir: str | Path, *, figures_dir: str | Path | None = None,
+                       top: int = 12, new_codes: bool = True) -> dict[str, Path]:
+    """Tables (``topics_by_{period}.csv``, ``topic_trends.csv``, and ``new_code_trends.csv`` when
+    ``new_codes``) in ``out_dir`` and figures (``topic_shares``, ``topic_items``, PNG and SVG) in
+    ``figures_dir`` (default ``out_dir/figures``); returns the SVG paths by name."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     trends.counts.to_csv(out / f"topics_by_{trends.period}.csv", index=False, lineterminator="\n")
     trends.trends.to_csv(out / "topic_trends.csv", index=False, lineterminator="\n")
-    trends.new_codes.to_csv(out / "new_code_trends.csv", index=False, lineterminator="\n")
-    return _figures(trends, out / "figures", top)
+    if new_codes:
+        trends.new_codes.to_csv(out / "new_code_trends.csv", index=False, lineterminator="\n")
+    return _figures(trends, Path(figures_dir) if figures_dir is not None else out / "figures", top)
 
 
 def run_topics(store: Store, codebooks: Sequence[Codebook], out_dir: str | Path, options: TopicOptions, *,
@@ -151,5 +154,9 @@ def run_topics(store: Store, codebooks: Sequence[Codebook], out_dir: str | Path,
         raise UsageError(f"alpha {alpha} is not between 0 and 1", hint="use e.g. 0.05")
     result = suggest_topics(store, codebooks, out_dir, options, progress=progress)
     trends = topic_trends(result.items, result.topics, period=period, alpha=alpha)
-    write_topic_trends(trends, out_dir)
+    write_topic_trends(trends, out_dir, new_codes=False)
+    if len(trends.trends):  # the candidate new codes get their trend beside their words, size and examples
+        trend = trends.trends.set_index("topic")[["trend", "sen_slope", "p"]]
+        result.new_codes = result.new_codes.join(trend, on="topic")
+        result.new_codes.to_csv(Path(out_dir) / "new_codes.csv", index=False, lineterminator="\n")
     return result, trends

@@ -204,10 +204,12 @@ def fit_topics(corpus: Corpus, vectors: np.ndarray, codebooks: Sequence[Codebook
         raise UsageError(f"no topic of at least {options.min_topic_size} items was found among {n} items",
                          hint="lower --min-topic-size, or model more items")
     after = _reduce_outliers(model, docs, list(before), emb, options)
+    labels = np.asarray(after)
     if after != before:
         model.update_topics(docs, topics=after, top_n_words=options.top_words,
                             vectorizer_model=model.vectorizer_model)
-    labels = np.asarray(after)
+        # update_topics embeds topics from their words; the centroids of their items match new items better
+        model.topic_embeddings_ = np.vstack([emb[labels == k].mean(axis=0) for k in sorted(set(after))])
     topic_ids = sorted(set(after) - {-1})
     words_rows, descriptions, documents, topic_rows, examples = [], [], [], [], []
     for k in topic_ids:
