@@ -40,7 +40,8 @@ def topics(
                                               help="A topic whose nearest code is less similar (cosine) is listed "
                                                    "as a candidate new code."),
     forum: Optional[str] = typer.Option(None, help="Forum base URL, when the store holds several."),
-    out_dir: Path = path_option(..., "--out", "-o", help="Folder for the tables, figures and the saved model."),
+    out_dir: Path = path_option(..., "--out", "-o",
+                                help="A folder (made if missing) for the tables, figures and the saved model."),
 ) -> None:
     """Find the topics of a forum with BERTopic, guided by and mapped to the codebook, and their trends.
 
