@@ -291,8 +291,9 @@ def suggest_topics(store: Store, codebooks: Sequence[Codebook], out_dir: str | P
     result = fit_topics(corpus, vectors, codebooks, options, embedder, store=store)
     out = Path(out_dir)
     _write(result, out)
-    run = {"forum_id": forum_of(store, options.forum)[0], "unit": options.unit, "model_version": result.model_version, "embedder": embedder.name,
-           "seed": options.seed, "options": {**asdict(options), "codebooks": [b.id for b in codebooks]},
+    run = {"forum_id": forum_of(store, options.forum)[0], "unit": options.unit,
+           "model_version": result.model_version, "embedder": embedder.name, "seed": options.seed,
+           "options": {**asdict(options), "codebooks": [b.id for b in codebooks]},
            "n_items": len(result.items), "n_topics": len(result.topics), "outliers_before": result.outliers_before,
            "outliers_after": result.outliers_after, "out_dir": str(out)}
     result.run_id = store.save_topic_run(
