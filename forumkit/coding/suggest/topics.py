@@ -4,8 +4,9 @@
 clusters them:
 
 - **Deterministic.** The items are put in one canonical order (by item id) before fitting, UMAP has a fixed
-  ``random_state`` (``seed``), HDBSCAN is deterministic given its input, and BERTopic gets a copy of the
-  embeddings (its seeded guidance edits the array it is given in place). The same store, options and seed
+  ``random_state`` (``seed``) and a PCA start and sees each distinct embedding once (:class:`_DistinctUMAP`),
+  HDBSCAN is deterministic given its input, and BERTopic gets a copy of the embeddings (its seeded guidance
+  edits the array it is given in place). The same store, options and seed
   give the same topics and byte-identical files whatever order the items came in.
 - **Guided.** See :mod:`.topicmap`: seed words of the codes by default, the codes' names as zero-shot topics
   on request (with a semantic embedder).
@@ -26,9 +27,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from forumkit.errors import UsageError
 
@@ -44,7 +47,7 @@ if TYPE_CHECKING:
     from .corpus import Corpus
     from .embed import Embedder
 
-__all__ = ["TopicOptions", "TopicResult", "fit_topics", "load_topic_model", "suggest_topics", "FILES"]
+__all__ = ["FILES", "TopicOptions", "TopicResult", "fit_topics", "load_topic_model", "suggest_topics", "write_run"]
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +123,18 @@ class TopicResult:
     out_dir: Path | None = None
 
 
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """BERTopic's logger silenced for a call (it resets its own level whenever it picks a backend)."""
+    bertopic_log = logging.getLogger("BERTopic")
+    was = bertopic_log.disabled
+    bertopic_log.disabled = True
+    try:
+        yield
+    finally:
+        bertopic_log.disabled = was
+
+
 def _backend(embedder: Embedder) -> Any:
     """The embedder as a BERTopic backend, so that seed words and zero-shot labels are embedded alike."""
     from bertopic.backend import BaseEmbedder
@@ -131,11 +146,36 @@ def _backend(embedder: Embedder) -> Any:
     return _Backend()
 
 
+class _DistinctUMAP:
+    """UMAP fitted on the distinct embedding rows only; duplicates get their twin's coordinates.
+
+    Forums repeat texts ("Thanks, that worked!"): identical rows add no geometry but cost UMAP time and, as
+    ties, made its spectral start fail and fall back to a start that changed between runs. The distinct rows
+    come sorted (``np.unique``), so the fit sees the same input whatever the items' order; the start is PCA.
+    HDBSCAN then clusters every item, so a text repeated often enough still forms a topic.
+    """
+
+    def __init__(self, seed: int) -> None:
+        from umap import UMAP
+
+        self.umap = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", init="pca",
+                         random_state=seed, low_memory=True)
+
+    def fit_transform(self, X: np.ndarray, y: Any = None) -> np.ndarray:
+        import numpy as np
+
+        distinct, back = np.unique(X, axis=0, return_inverse=True)
+        log.info("UMAP on %d distinct rows of %d", len(distinct), len(X))
+        return self.umap.fit_transform(distinct)[back.reshape(-1)]
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return self.umap.transform(X)
+
+
 def _model(options: TopicOptions, embedder: Embedder, codebooks: Sequence[Codebook], n_items: int) -> Any:
     from bertopic import BERTopic
     from hdbscan import HDBSCAN
     from sklearn.feature_extraction.text import CountVectorizer
-    from umap import UMAP
 
     guided: dict[str, Any] = {}
     if options.guide in ("seed", "both"):
@@ -144,8 +184,7 @@ def _model(options: TopicOptions, embedder: Embedder, codebooks: Sequence[Codebo
         guided.update(zeroshot_topic_list=zeroshot_labels(codebooks) or None, zeroshot_min_similarity=0.35)
     return BERTopic(
         embedding_model=_backend(embedder),
-        umap_model=UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
-                        random_state=options.seed, low_memory=True),
+        umap_model=_DistinctUMAP(options.seed),
         hdbscan_model=HDBSCAN(min_cluster_size=options.min_topic_size, metric="euclidean",
                               cluster_selection_method="eom", prediction_data=False),
         vectorizer_model=CountVectorizer(stop_words="english", min_df=2 if n_items >= 50 else 1,
@@ -198,16 +237,20 @@ def fit_topics(corpus: Corpus, vectors: np.ndarray, codebooks: Sequence[Codebook
     docs = [corpus.texts[i] for i in order]
     emb = np.ascontiguousarray(vectors[order], dtype=np.float32)
     model = _model(options, embedder, codebooks, n)
-    logging.getLogger("BERTopic").setLevel(logging.ERROR)  # its notes on custom topics and saving: not for users
-    before = [int(t) for t in model.fit_transform(docs, embeddings=emb.copy())[0]]
+    started = time.perf_counter()
+    with _quiet():
+        before = [int(t) for t in model.fit_transform(docs, embeddings=emb.copy())[0]]
+    log.info("BERTopic fitted %d items in %.1f s", n, time.perf_counter() - started)
     if set(before) == {-1}:
         raise UsageError(f"no topic of at least {options.min_topic_size} items was found among {n} items",
                          hint="lower --min-topic-size, or model more items")
     after = _reduce_outliers(model, docs, list(before), emb, options)
     labels = np.asarray(after)
+    log.info("outliers reduced from %d to %d items", before.count(-1), after.count(-1))
     if after != before:
-        model.update_topics(docs, topics=after, top_n_words=options.top_words,
-                            vectorizer_model=model.vectorizer_model)
+        with _quiet():  # BERTopic warns that custom topics come last: they do
+            model.update_topics(docs, topics=after, top_n_words=options.top_words,
+                                vectorizer_model=model.vectorizer_model)
         # update_topics embeds topics from their words; the centroids of their items match new items better
         model.topic_embeddings_ = np.vstack([emb[labels == k].mean(axis=0) for k in sorted(set(after))])
     topic_ids = sorted(set(after) - {-1})
@@ -224,9 +267,11 @@ def fit_topics(corpus: Corpus, vectors: np.ndarray, codebooks: Sequence[Codebook
                            "words": " ".join(w for w, _ in pairs), "representatives": " ".join(
                                str(ids[i]) for i in typical)})
         examples.append(" | ".join(" ".join(docs[i].split())[:200] for i in typical))
+    started = time.perf_counter()
     codes = map_topics(descriptions, documents, code_texts(codebooks), mapper or get_embedder(options.mapper),
                        store, top=options.top_codes)
     codes["topic"] = [topic_ids[k] for k in codes["topic"]]
+    log.info("%d topics mapped to codes in %.1f s", len(topic_ids), time.perf_counter() - started)
     best = codes[codes["rank"] == 1].set_index("topic")
     topics = pd.DataFrame(topic_rows, columns=["topic", "name", "size", "share", "words", "representatives"])
     for column in ("codebook", "code_id", "category_id", "similarity"):
@@ -257,7 +302,7 @@ def _in_window(corpus: Corpus, since: str | None, until: str | None) -> Corpus:
     return corpus.subset(keep)
 
 
-def _write(result: TopicResult, out: Path) -> None:
+def write_run(result: TopicResult, out: Path) -> None:
     """The run's tables, run.json (no timestamps: the same run gives the same bytes) and the model."""
     out.mkdir(parents=True, exist_ok=True)
     for frame, name in ((result.topics, "topics"), (result.items, "topic_items"), (result.words, "topic_words"),
@@ -268,8 +313,9 @@ def _write(result: TopicResult, out: Path) -> None:
             "outliers_before": result.outliers_before, "outliers_after": result.outliers_after,
             "model": MODEL_DIR}
     (out / "run.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    result.model.save(str(out / MODEL_DIR), serialization="safetensors", save_ctfidf=True,
-                      save_embedding_model=False)
+    with _quiet():  # BERTopic warns that no embedding model is saved: load_topic_model attaches ours
+        result.model.save(str(out / MODEL_DIR), serialization="safetensors", save_ctfidf=True,
+                          save_embedding_model=False)
 
 
 def suggest_topics(store: Store, codebooks: Sequence[Codebook], out_dir: str | Path,
@@ -290,7 +336,7 @@ def suggest_topics(store: Store, codebooks: Sequence[Codebook], out_dir: str | P
     vectors = embed(corpus.texts, embedder, store, progress=progress)
     result = fit_topics(corpus, vectors, codebooks, options, embedder, store=store)
     out = Path(out_dir)
-    _write(result, out)
+    write_run(result, out)
     run = {"forum_id": forum_of(store, options.forum)[0], "unit": options.unit,
            "model_version": result.model_version, "embedder": embedder.name, "seed": options.seed,
            "options": {**asdict(options), "codebooks": [b.id for b in codebooks]},
