@@ -20,6 +20,9 @@ app.add_typer(suggest_app, name="suggest")
 
 # -- suggest topics -------------------------------------------------------------------------------------------------
 
+#: Topics listed on the terminal (largest first); all of them are in topics.csv.
+SHOWN = 25
+
 @suggest_app.command("topics")
 @one_line_errors
 def topics(
@@ -62,9 +65,12 @@ def topics(
         result, trends = run_topics(store, books, out_dir, options, period=period)
     out.print(f"{len(result.items)} {unit}s, {len(result.topics)} topics ({result.model_version}); outliers "
               f"{result.outliers_before:.1%} before reduction, {result.outliers_after:.1%} after", soft_wrap=True)
-    for row in result.topics.sort_values(["size", "topic"], ascending=[False, True]).itertuples():
-        code = "NEW CODE?" if row.new_code else f"{row.code_id} ({row.similarity:.2f})"
-        out.print(f"  {row.topic:>3}  {row.size:>6}  {row.name[:48]:<48}  {code}", highlight=False, soft_wrap=True)
+    largest = result.topics.sort_values(["size", "topic"], ascending=[False, True])
+    for row in largest.head(SHOWN).itertuples():
+        code = "new code?" if row.new_code else f"{row.code_id} ({row.similarity:.2f})"
+        out.print(f"  {row.topic:>4}  {row.size:>6}  {row.name[:48]:<48}  {code}", highlight=False, soft_wrap=True)
+    if len(largest) > SHOWN:
+        out.print(f"  ... {len(largest) - SHOWN} smaller topics in topics.csv", highlight=False)
     rising = trends.trends[trends.trends["trend"] != "no trend"]
     out.print(f"{len(rising)} topics with a trend per {period} (Mann-Kendall); {len(result.new_codes)} candidate "
               f"new codes -> {shown(out_dir)} (run {result.run_id} in {shown(db)})", soft_wrap=True)
