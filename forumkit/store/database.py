@@ -1,6 +1,6 @@
 """The store: one :class:`Store` object over one SQLite file, composed of one part per stage.
 
-Each part lives in its own module with its SQL (forum, runs, hub, coding, studio, analysis, exports);
+Each part lives in its own module with its SQL (forum, runs, hub, coding, studio, analysis, exports, suggest, topics);
 the schema is :mod:`forumkit.store.schema`, documented in docs/schema.md.
 """
 
@@ -16,10 +16,11 @@ from .runs import RunTables
 from .schema import SCHEMA, SCHEMA_VERSION
 from .studio import StudioTables
 from .suggest import SuggestTables
+from .topics import TopicTables
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "Store", "utcnow"]
 
 
 class Store(ForumTables, RunTables, HubTables, CodingTables, StudioTables, SuggestTables, AnalysisReads,
-            ExportReads):
+            ExportReads, TopicTables):
     """A forumkit SQLite database. Use as a context manager, or call close()."""

@@ -275,5 +275,46 @@ CREATE TABLE IF NOT EXISTS studio_suggestions ( -- what each task was suggested 
     model_version TEXT NOT NULL,
     pushed_at   TEXT NOT NULL,
     PRIMARY KEY (project, item_id, code_id)
+CREATE TABLE IF NOT EXISTS topic_runs (    -- one run of `forumkit suggest topics`: a topic model of the forum's items
+    id          INTEGER PRIMARY KEY,
+    created_at  TEXT NOT NULL,
+    forum_id    INTEGER,                   -- the forum whose items were modelled
+    unit        TEXT NOT NULL,             -- topic | post: what one item is
+    model_version TEXT NOT NULL,           -- e.g. bertopic-0.17.4/static-minilm-256/seed-0/guide-seed
+    embedder    TEXT NOT NULL,             -- the embedding model's name, as in embeddings.model
+    seed        INTEGER NOT NULL,
+    options     TEXT NOT NULL,             -- JSON of every option of the run (dates, sizes, guide, codebooks)
+    n_items     INTEGER NOT NULL,
+    n_topics    INTEGER NOT NULL,          -- topics found, the outlier topic -1 not counted
+    outliers_before REAL NOT NULL,         -- share of items in topic -1 as clustered
+    outliers_after REAL NOT NULL,          -- ... after outlier reduction
+    out_dir     TEXT                       -- where the run wrote its files and saved model
+);
+CREATE TABLE IF NOT EXISTS topic_items (   -- the topic of each item in a run
+    run_id      INTEGER NOT NULL REFERENCES topic_runs(id) ON DELETE CASCADE,
+    item_id     INTEGER NOT NULL,          -- topic id or post id (see topic_runs.unit)
+    created_at  TEXT,                      -- the item's creation time, for topics over time
+    topic       INTEGER NOT NULL,          -- after outlier reduction; -1: outlier
+    topic_before INTEGER NOT NULL,         -- as clustered, before outlier reduction
+    PRIMARY KEY (run_id, item_id)
+);
+CREATE TABLE IF NOT EXISTS topic_words (   -- each topic's top words (c-TF-IDF) in a run
+    run_id      INTEGER NOT NULL REFERENCES topic_runs(id) ON DELETE CASCADE,
+    topic       INTEGER NOT NULL,
+    rank        INTEGER NOT NULL,          -- 1 = the most typical word
+    word        TEXT NOT NULL,
+    weight      REAL NOT NULL,             -- c-TF-IDF weight
+    PRIMARY KEY (run_id, topic, rank)
+);
+CREATE TABLE IF NOT EXISTS topic_codes (   -- each topic's nearest codebook codes in a run
+    run_id      INTEGER NOT NULL REFERENCES topic_runs(id) ON DELETE CASCADE,
+    topic       INTEGER NOT NULL,
+    rank        INTEGER NOT NULL,          -- 1 = the nearest code
+    codebook    TEXT NOT NULL,
+    code_id     TEXT NOT NULL,
+    category_id TEXT NOT NULL,             -- the code's top-level category
+    similarity  REAL NOT NULL,             -- cosine between the topic and the code's text, -1..1
+    score       REAL NOT NULL,             -- ranking score (semantic and lexical z-scores combined)
+    PRIMARY KEY (run_id, topic, rank)
 );
 """

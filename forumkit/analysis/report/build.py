@@ -3,7 +3,8 @@
 ``build_report`` writes ``index.html`` (self-contained), ``figures/*.png|svg``
 and ``tables/*.csv`` into the output folder. Sections appear when their data
 exists: the coded taxonomy and its trends need a coded table; agreement needs
-two or more coders; forum activity and model mentions need only the store.
+two or more coders; forum activity and model mentions need only the store; topics
+over time need a run of ``forumkit suggest topics`` in the store.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from forumkit.analysis.hubtrends import hub_endpoints, hub_trends, write_figures
 from forumkit.store import Store
 from forumkit.analysis.trends import before_after, trend_table
 from .page import Section, render, sunburst_div
+from .topics import topics_section
 
 PACKAGES = ("pandas", "numpy", "statsmodels", "pymannkendall", "matplotlib", "plotly", "krippendorff",
             "label-studio-sdk")
@@ -66,6 +68,9 @@ def build_report(store: Store, out_dir: str | Path, *, coded: pd.DataFrame | Non
     if store.forums() or not has_hub:
         sections.append(_activity_section(store, options, figs, tables))
         sections.append(_mentions_section(store, options, figs, tables))
+    topics = topics_section(store, figs, tables, period=options.period, alpha=options.alpha)
+    if topics is not None:  # a run of `forumkit suggest topics` is in the store
+        sections.append(topics)
     if has_hub:
         sections.append(_hub_section(store, options, figs, tables))
     sections.append(_provenance_section(store, codebooks, command))

@@ -10,4 +10,7 @@ The pieces, each a module:
 - :mod:`.zeroshot`, :mod:`.lexical`, :mod:`.levels`, :mod:`.conformal`, :mod:`.training` -- its parts.
 - :mod:`.active`, :mod:`.select`, :mod:`.audit`, :mod:`.trainset` -- active learning (the next sample to code:
   uncertain and spread out) and the audit of coded items (cleanlab on out-of-fold probabilities, confused codes).
+- :mod:`.topics` -- the topics of a corpus (BERTopic guided by the codebook, deterministic, outliers reduced);
+- :mod:`.topicmap` -- how the codebook guides the topics, and each topic's nearest codes;
+- :mod:`.acceptance` -- how suggestions pushed to Label Studio fared with the coders (`suggest report`).
 """

@@ -1,0 +1,37 @@
+"""The report's "Topics over time" section, drawn from the latest topic run in the store (if any)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from forumkit.analysis.topictrends import topics_from_store, write_topic_trends
+
+from .page import Section
+
+if TYPE_CHECKING:
+    from forumkit.store import Store
+
+
+def topics_section(store: Store, figs: Path, tables: Path, *, period: str, alpha: float,
+                   top: int = 12) -> Section | None:
+    """The section, or None when the store holds no run of ``forumkit suggest topics``."""
+    trends = topics_from_store(store, period=period, alpha=alpha)
+    if trends is None:
+        return None
+    run = store.topic_run()
+    assert run is not None  # topics_from_store found it
+    svg = write_topic_trends(trends, tables, figures_dir=figs, top=top)
+    section = Section("Topics over time", "topics",
+                      f"{run['n_items']} {run['unit']}s in {run['n_topics']} topics ({run['model_version']}, "
+                      f"run {run['id']}); outliers {run['outliers_before']:.1%} before reduction, "
+                      f"{run['outliers_after']:.1%} after. Shares are of all items modelled in the {period}.")
+    if "topic_shares" in svg:
+        section.figure(svg["topic_shares"], f"Share of the items per {period} in the largest topics")
+        section.figure(svg["topic_items"], f"Items per {period} in the largest topics")
+    shown = trends.topics.drop(columns=["share"]).rename(columns={"code_id": "nearest code"})
+    section.table(shown, "Topics, their top words and nearest code (cosine similarity); new_code: no code "
+                         "matches, a candidate for the codebook")
+    section.table(trends.trends.drop(columns=["code_id", "similarity", "new_code"]),
+                  f"Mann-Kendall trend tests of each topic's share (alpha {alpha}); Sen's slope per {period}")
+    return section
