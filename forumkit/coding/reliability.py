@@ -14,7 +14,7 @@ from forumkit.coding.coded import annotation_rows
 from forumkit.errors import UsageError
 from forumkit.store import Store
 
-__all__ = ["TABLES", "project_agreement", "write_agreement"]
+__all__ = ["TABLES", "project_agreement", "write_agreement", "write_tables"]
 
 #: The files :func:`write_agreement` writes, and the Agreement attribute each holds.
 TABLES = {"overall.csv": "overall_", "per_code.csv": "per_code_", "disagreements.csv": "disagreements_"}
@@ -37,12 +37,18 @@ def project_agreement(store: Store, project: int | None = None, *, n_boot: int =
 
 def write_agreement(report: Agreement, folder: str | Path) -> list[Path]:
     """Write the fitted report's tables as CSV files into ``folder`` (made if missing); returns their paths."""
+    return write_tables(report, TABLES, folder, what="the agreement tables, e.g. --out agreement/")
+
+
+def write_tables(report: object, files: dict[str, str], folder: str | Path, *, what: str) -> list[Path]:
+    """Write each ``files`` name -> attribute of ``report`` (a DataFrame) as CSV into ``folder`` (made if
+    missing); ``what`` names the tables in the error for a folder that is a file. Returns the paths."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} is a file", hint="give a folder for the agreement tables, e.g. --out agreement/")
+        raise UsageError(f"{folder} is a file", hint=f"give a folder for {what}")
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, attribute in TABLES.items():
+    for name, attribute in files.items():
         getattr(report, attribute).to_csv(folder / name, index=False)
         written.append(folder / name)
     return written

@@ -40,6 +40,7 @@ from forumkit.coding.agreement import Agreement
 from forumkit.coding.codebook import Codebook
 from forumkit.coding.coded import annotation_rows
 from forumkit.coding.consensus import consensus_rule
+from forumkit.coding.reliability import write_tables
 from forumkit.coding.studio.projects import project_codebooks, project_row
 from forumkit.errors import StoreError, UsageError
 from forumkit.store import Store
@@ -203,12 +204,4 @@ def _agreement(items: list[int], coders: list[str], pre: dict[int, set[str]],
 
 def write_report(report: SuggestionReport, folder: str | Path) -> list[Path]:
     """Write the report's tables as CSV files into ``folder`` (made if missing); returns their paths."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} is a file", hint="give a folder for the report's tables, e.g. --out report/")
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, attribute in FILES.items():
-        getattr(report, attribute).to_csv(folder / name, index=False)
-        written.append(folder / name)
-    return written
+    return write_tables(report, FILES, folder, what="the report's tables, e.g. --out report/")
