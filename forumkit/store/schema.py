@@ -275,6 +275,7 @@ CREATE TABLE IF NOT EXISTS studio_suggestions ( -- what each task was suggested 
     model_version TEXT NOT NULL,
     pushed_at   TEXT NOT NULL,
     PRIMARY KEY (project, item_id, code_id)
+);
 CREATE TABLE IF NOT EXISTS topic_runs (    -- one run of `forumkit suggest topics`: a topic model of the forum's items
     id          INTEGER PRIMARY KEY,
     created_at  TEXT NOT NULL,
