@@ -152,7 +152,7 @@ CREATE TABLE IF NOT EXISTS sample_items (
     sample_id   TEXT NOT NULL REFERENCES samples(id),
     item_id     INTEGER NOT NULL,          -- topic id or post id, as the sample's unit says
     stratum     TEXT,                      -- category or period the item was drawn from
-    weight      REAL NOT NULL,             -- stratum population / stratum sample size
+    weight      REAL NOT NULL,             -- stratum population / stratum sample size (1 in an uncertainty sample)
     position    INTEGER NOT NULL,          -- order of the draw
     PRIMARY KEY (sample_id, item_id)
 );
