@@ -226,3 +226,17 @@ def test_bad_input_gets_one_line_errors(case, tmp_path, texts_csv):
     lines = [line for line in res.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], res.output
     assert "Traceback" not in res.output and not (tmp_path / "out.csv").exists()
+
+
+def test_embedding_leaves_the_hub_client_of_the_process_online(monkeypatch):
+    """Models load from local files only, without HF_HUB_OFFLINE: setting it would also turn off, for the
+    rest of the process, the Hub client that `forumkit hub` uses (a notebook that does both, the test suite)."""
+    import os
+
+    from forumkit.coding.suggest.embed import get_embedder
+
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    assert get_embedder("static").encode(["a post about CUDA memory"]).shape == (1, 256)
+    assert get_embedder("minilm").encode(["a post about CUDA memory"]).shape == (1, 384)
+    assert "HF_HUB_OFFLINE" not in os.environ and "TRANSFORMERS_OFFLINE" not in os.environ

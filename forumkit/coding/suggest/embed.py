@@ -8,9 +8,10 @@ Two shipped models, chosen by measurement (benchmarks/RESULTS.md):
   ``forumkit/data/models`` (see tools/distill_static_model.py). About 100x faster; used for topics of large
   corpora, where it is good enough.
 
-Any other sentence-transformers model can be named as ``st:NAME_OR_PATH``: the real loading code runs,
-offline by default (``HF_HUB_OFFLINE=1`` unless the user set it), so a model must be on disk or in the
-Hugging Face cache already. All embedders return float32 rows of unit length, so a dot product is a cosine.
+Any other sentence-transformers model can be named as ``st:NAME_OR_PATH``: the real loading code runs with
+``local_files_only=True``, so a model must be on disk or in the Hugging Face cache already; nothing is
+downloaded. (forumkit does not set ``HF_HUB_OFFLINE`` for the process: that would also turn off the Hub
+client of ``forumkit hub`` in the same process, a notebook say.) All embedders return float32 rows of unit length, so a dot product is a cosine.
 """
 
 from __future__ import annotations
@@ -41,10 +42,8 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _offline() -> None:
-    """No model may be fetched at run time: make the Hugging Face libraries look on disk only."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+def _quiet_loading() -> None:
+    """Silence the model libraries' load chatter; tokenizers' fork warning off unless the user set it."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     for noisy in ("sentence_transformers", "transformers", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
@@ -73,7 +72,7 @@ class Embedder:
 
 def _sentence_transformer(path_or_name: str) -> Callable[[], Callable[[list[str]], Any]]:
     def load() -> Callable[[list[str]], Any]:
-        _offline()
+        _quiet_loading()
         import contextlib
         import io
 
@@ -81,7 +80,7 @@ def _sentence_transformer(path_or_name: str) -> Callable[[], Callable[[list[str]
 
         try:
             with contextlib.redirect_stderr(io.StringIO()):  # a load report of unused weights: not for users
-                model = SentenceTransformer(path_or_name, device="cpu")
+                model = SentenceTransformer(path_or_name, device="cpu", local_files_only=True)
         except Exception as exc:  # noqa: BLE001 -- any failure to load is one line for the user
             raise UsageError(f"cannot load the embedding model {path_or_name}: {' '.join(str(exc).split())[:160]}",
                              hint="name a model that is on disk (no model is downloaded), or use --embedder minilm"
@@ -97,7 +96,7 @@ def _minilm() -> Callable[[list[str]], Any]:
 
 
 def _static() -> Callable[[list[str]], Any]:
-    _offline()
+    _quiet_loading()
     from model2vec import StaticModel
 
     model = StaticModel.from_pretrained(str(STATIC_MODEL))

@@ -351,16 +351,13 @@ def suggest_topics(store: Store, codebooks: Sequence[Codebook], out_dir: str | P
 
 def load_topic_model(out_dir: str | Path) -> Any:
     """The BERTopic model a run saved in ``out_dir``, with its embedder attached; needs no network."""
-    import os
-
     from .embed import get_embedder
 
     info_path = Path(out_dir) / "run.json"
     if not info_path.exists():
         raise UsageError(f"{out_dir} holds no topic run (no run.json)", hint="give the --out folder of a topics run")
     info = json.loads(info_path.read_text(encoding="utf-8"))
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from bertopic import BERTopic
+    from bertopic import BERTopic  # a local folder: BERTopic.load reads its files, no Hub
 
     embedder = get_embedder(info["options"]["embedder"])
     return BERTopic.load(str(Path(out_dir) / info["model"]), embedding_model=_backend(embedder))
