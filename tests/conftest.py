@@ -7,6 +7,7 @@ with a message that names the missing path.
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +18,11 @@ import pytest
 from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 
 from .no_skips import pytest_collectreport, pytest_runtest_logreport, pytest_sessionfinish, pytest_terminal_summary  # noqa: F401
+
+# The Ctrl-C tests send SIGINT to forumkit processes that this one starts. A shell that runs the suite as a
+# background job (`.ci/run &`) starts it with SIGINT ignored, and a child inherits "ignored" through exec:
+# catch it here instead, so that every child starts with the default (a caught signal resets on exec).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 #: The SANER 2024 replication package: CI always has ../shared beside the clone (its licence is not stated,
 #: so it is not copied into the repository; see ../shared/data/saner2024/SOURCE.md).

@@ -122,7 +122,8 @@ def _studio_login(workdir: Path) -> tuple[str, str]:
 
 
 def code_in_the_browser(clone: Path) -> None:
-    """Two coders code every task of the one project: the same category mostly, different ones on every third."""
+    """Two coders code every task of the one project with one of three categories: the same one mostly,
+    different ones on every third task (so that the consensus holds several codes for the audit to compare)."""
     from label_studio_sdk.client import LabelStudio
 
     url, token = _studio_login(clone / "forumkit-work" / "studio")
@@ -131,10 +132,11 @@ def code_in_the_browser(clone: Path) -> None:
     tasks = list(ls.tasks.list(project=project.id))
     assert tasks, "studio push made no tasks"
     book = load_codebook(resolve_codebook("hf-challenges"))
-    first, second = book.categories[0].id, book.categories[1].id
+    codes = [category.id for category in book.categories[:3]]
     coders = [int(ls.users.create(email=f"coder{n}@study.example", username=f"coder{n}").id) for n in (1, 2)]
     for i, task in enumerate(tasks):
-        for coder, code in zip(coders, (first, first if i % 3 else second)):
+        agreed = codes[i % 3]
+        for coder, code in zip(coders, (agreed, agreed if i % 3 else codes[(i + 1) % 3])):
             path = [c.id for c in book.path_of(code)]
             ls.annotations.create(id=task.id, completed_by=coder, lead_time=12.0, result=[
                 {"from_name": taxonomy_name(book), "to_name": "item", "type": "taxonomy",
