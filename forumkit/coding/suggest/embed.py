@@ -70,6 +70,17 @@ class Embedder:
         return vectors / np.where(norms == 0, 1, norms)
 
 
+#: Where sentence-transformers models run: ``cpu`` unless this variable names another torch device (``cuda``,
+#: ``cuda:1``, ``mps``). Embedding is the costly part of suggestions and topics; its vectors are the same
+#: wherever they were computed, so the store's cache serves them to CPU-only runs afterwards.
+DEVICE_ENV = "FORUMKIT_DEVICE"
+
+
+def device() -> str:
+    """The torch device of sentence-transformers models (``$FORUMKIT_DEVICE``, default ``cpu``)."""
+    return os.environ.get(DEVICE_ENV, "").strip() or "cpu"
+
+
 def _sentence_transformer(path_or_name: str) -> Callable[[], Callable[[list[str]], Any]]:
     def load() -> Callable[[list[str]], Any]:
         _quiet_loading()
@@ -78,9 +89,17 @@ def _sentence_transformer(path_or_name: str) -> Callable[[], Callable[[list[str]
 
         from sentence_transformers import SentenceTransformer
 
+        where = device()
+        try:
+            import torch
+
+            torch.device(where)
+        except RuntimeError as exc:
+            raise UsageError(f"{DEVICE_ENV}={where} is not a torch device",
+                             hint="use cpu, cuda, cuda:N or mps, or unset it") from exc
         try:
             with contextlib.redirect_stderr(io.StringIO()):  # a load report of unused weights: not for users
-                model = SentenceTransformer(path_or_name, device="cpu", local_files_only=True)
+                model = SentenceTransformer(path_or_name, device=where, local_files_only=True)
         except Exception as exc:  # noqa: BLE001 -- any failure to load is one line for the user
             raise UsageError(f"cannot load the embedding model {path_or_name}: {' '.join(str(exc).split())[:160]}",
                              hint="name a model that is on disk (no model is downloaded), or use --embedder minilm"
