@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -14,9 +15,70 @@ import pandas as pd
 import pytest
 
 from forumkit.coding.codebook import load_codebook
+from forumkit.collect.discourse.client import DiscourseClient
+from forumkit.collect.discourse.crawl import Crawler
+from forumkit.fakes.discourse import FakeDiscourse, generate_forum
+from forumkit.store import Store
+from forumkit.store.studio import PulledAnnotation, PulledCode, Snapshot, SuggestedCode
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
+CHALLENGES = load_codebook(ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml")
+BENEFITS = load_codebook(ROOT / "forumkit" / "codebooks" / "hf-benefits.yaml")
+N_ITEMS = 60
+
+
+def leaves(book) -> list[tuple[str, str, str | None]]:
+    """(code id, category name, subcategory name) of each leaf code."""
+    return [(code.id, *book.category_of(code.id)) for _, code in book.codes() if code.is_leaf]
+
+
+def make_study(folder: Path) -> tuple[Path, int]:
+    """A store as scrape -> push (with suggestions) -> two coders -> pull leave it, without a server.
+
+    60 topics of a generated forum over 8 quarters (its categories carry 🤗), coded by two coders with two
+    codebooks (challenges: one or two codes, one category more frequent as time goes on; benefits: some items),
+    coder b departing from coder a on a fifth of the items; the model's suggestions pre-select a's codes
+    mostly; a few Hub models of the forum's model types. Returns the store's path and forumkit's project id.
+    """
+    db = folder / "study.db"
+    with FakeDiscourse(generate_forum(n_topics=70, seed=5, months=24)) as server, Store(db) as store, \
+            DiscourseClient(server.url, rate=0) as client:
+        Crawler(client, store).run()
+    with sqlite3.connect(db) as con:
+        topics = [r[0] for r in con.execute("SELECT id FROM topics WHERE pinned = 0 ORDER BY created_at")]
+    items = topics[:: max(1, len(topics) // N_ITEMS)][:N_ITEMS]
+    rng = random.Random(7)
+    challenge, benefit = leaves(CHALLENGES), leaves(BENEFITS)
+    rising = [leaf for leaf in challenge if leaf[1] == challenge[0][1]]
+    with Store(db) as store:
+        snapshots = [Snapshot(b.id, b.version, json.dumps(b.to_dict())) for b in (CHALLENGES, BENEFITS)]
+        project = store.add_studio_project(url="http://127.0.0.1:9", project_id=5, title="study", forum_id=1,
+                                           sample_id=None, unit="topic", codebooks=snapshots)
+        annotations, codes, suggested = [], [], []
+        for position, item in enumerate(items):
+            late = position / len(items)
+            truth = [rng.choice(rising) if rng.random() < late else rng.choice(challenge)]
+            if rng.random() < 0.3:
+                truth.append(rng.choice(challenge))
+            if rng.random() < 0.5:
+                truth.append(rng.choice(benefit))
+            for rank, leaf in enumerate(truth if rng.random() < 0.8 else [rng.choice(challenge)], start=1):
+                book = CHALLENGES.id if leaf in challenge else BENEFITS.id
+                suggested.append(SuggestedCode(project, item, leaf[0], book, 0.9 - 0.1 * rank, rank, True, None, "v1"))
+            for coder_index, coder in enumerate(("a@study.example", "b@study.example")):
+                own = list(dict.fromkeys(truth))
+                if coder_index and rng.random() < 0.2:
+                    own[0] = rng.choice(challenge)
+                annotation_id = 2 * position + coder_index + 1
+                annotations.append(PulledAnnotation(project, annotation_id, 1000 + position, item, coder, None, 30.0,
+                                                    0, None, "2026-01-01T00:00:00.000Z"))
+                codes += [PulledCode(project, annotation_id, leaf[0], CHALLENGES.id if leaf in challenge
+                                     else BENEFITS.id, leaf[1], leaf[2]) for leaf in dict.fromkeys(own)]
+        store.record_studio_suggestions(project, items, suggested)
+        store.add_studio_tasks(project, [(item, 1000 + i) for i, item in enumerate(items)])
+        store.replace_annotations(project, annotations, codes)
+    return db, project
 
 
 def forumkit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -74,7 +74,7 @@ class TestRule:
         """The rule in a sentence, for the report's text."""
         return (f"A series is tested only with at least {self.min_periods} periods (else: too short), and at "
                 f"least {self.min_nonzero} periods where it is above zero and, for shares, a median of at least "
-                f"{self.min_items:g} coded items per period (else: too sparse); p_adj is the Benjamini-Hochberg "
+                f"{self.min_items:g} coded items per period (else: too sparse). p (BH) is the Benjamini-Hochberg "
                 "adjusted p-value over the series of the table that were tested (false discovery rate).")
 
 
