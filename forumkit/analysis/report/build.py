@@ -25,11 +25,11 @@ from forumkit import __version__
 from forumkit.analysis import figures
 from forumkit.analysis.activity import activity_by_period, answer_stats, mentions_by_period, posts_per_topic, response_times
 from forumkit.analysis.hubtrends import hub_endpoints, hub_trends, write_figures, write_tables
-from forumkit.analysis.trends import RULE, screen, trend_table
+from forumkit.analysis.trends import RULE, adjust_bh, screen, trend_table
 from forumkit.coding.codebook import Codebook
 from forumkit.store import Store
 from .coding import agreement_section, suggestions_section
-from .page import Section, render
+from .page import Section, for_reader, render
 from .taxonomy import taxonomy_sections
 from .topics import topics_section
 
@@ -137,7 +137,7 @@ def _activity_section(store: Store, options: ReportOptions, figs: Path, tables: 
                   csv="answers_by_category")
     section.table(times, "Time to the first reply and to the accepted answer, hours", csv="response_times")
     trend = trend_table(activity, series="category", value="topics", time="period_start", alpha=options.alpha)
-    _save_table(screen(trend, RULE, alpha=options.alpha), tables, "activity_trends")
+    _save_table(for_reader(screen(trend, RULE, alpha=options.alpha), "month"), tables, "activity_trends")
     section.table(shown_trends(trend, options.alpha, series="category"),
                   _trend_caption("topics per month in each forum category", "month", options.alpha),
                   csv="activity_trends", period="month")
@@ -168,7 +168,7 @@ def _mentions_section(store: Store, options: ReportOptions, figs: Path, tables: 
                                               top=options.top), figs, "model_mentions")["svg"],
                    "Topics per month mentioning the most mentioned models")
     trend = trend_table(mentions, series="model", value="topics", time="period_start", alpha=options.alpha)
-    _save_table(screen(trend, RULE, alpha=options.alpha), tables, "model_trends")
+    _save_table(for_reader(screen(trend, RULE, alpha=options.alpha), "month"), tables, "model_trends")
     section.table(shown_trends(trend, options.alpha, series="model"),
                   _trend_caption("topics per month mentioning each model", "month", options.alpha),
                   csv="model_trends", period="month")
@@ -202,8 +202,14 @@ def _hub_section(store: Store, options: ReportOptions, figs: Path, tables: Path)
                   csv=_written(written, "hub_trend_tests"))
     if result.forum is not None and "hub_forum_vs_hub" in svg:
         section.figure(svg["hub_forum_vs_hub"], "Hub uploads beside forum topics mentioning each model type")
-        section.table(result.contrast, "Trends of Hub uploads and forum topics per model type, over the periods "
-                                       "both cover", period=options.period, csv=_written(written, "hub_forum_vs_hub_trends"))
+        contrast = result.contrast.copy()
+        for side in ("hub", "forum"):  # corrected within each side's series, beside the raw p
+            contrast.insert(contrast.columns.get_loc(f"{side}_p") + 1, f"{side}_p (BH)", adjust_bh(contrast[f"{side}_p"]))
+        shown = contrast[["model_type", "hub_models", "forum_topics", "hub_trend", "hub_p", "hub_p (BH)",
+                          "forum_trend", "forum_p", "forum_p (BH)"]].rename(columns=lambda c: c.replace("_", " "))
+        section.table(shown, "Trends of Hub uploads and forum topics per model type, over the periods both cover "
+                                "(trend named on the raw p; the Benjamini-Hochberg adjusted p beside it)",
+                      period=options.period, csv=_written(written, "hub_forum_vs_hub_trends"))
     return section
 
 

@@ -24,7 +24,7 @@ h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-to
 .table{max-width:100%;overflow-x:auto;margin:.4em 0 1em}
 table{border-collapse:collapse;font-size:.85em}
 th,td{border:1px solid #ddd;padding:.25em .5em;vertical-align:top}th{background:#f3f3f3}
-.num{text-align:right;white-space:nowrap}.text{text-align:left;max-width:26em;overflow-wrap:break-word}
+.num{text-align:right}td.num{white-space:nowrap}.text{text-align:left;max-width:26em;overflow-wrap:break-word}
 .csv{font-size:.8em;color:#555}.absent{color:#777;font-style:italic}h3{margin-top:1.6em}
 figure{margin:1em 0}figure svg{max-width:100%;height:auto}figcaption{color:#555;font-size:.85em}
 nav a{margin-right:1em}.note{color:#555;font-size:.9em}code,pre{background:#f6f6f6}pre{padding:.6em;overflow-x:auto}

@@ -21,7 +21,7 @@ from forumkit.analysis import figures
 from forumkit.analysis.aggregate import Aggregator
 from forumkit.analysis.trends import RULE, before_after, trend_table
 from .charts import by_frequency, share_heatmap, share_multiples
-from .page import Section, sunburst_div
+from .page import Section, for_reader, sunburst_div
 
 if TYPE_CHECKING:
     from forumkit.coding.codebook import Codebook
@@ -124,7 +124,7 @@ def _book_sections(book: _Book, by_cat: pd.DataFrame, by_sub: pd.DataFrame, coun
     else:
         over.text(f"The counts, shares and intervals per {period}: tables/{slug}_categories_by_{period}.csv.")
     tested = _trends(counts, options)
-    tested.to_csv(tables / f"{slug}_category_trends.csv", index=False)
+    for_reader(tested, period).to_csv(tables / f"{slug}_category_trends.csv", index=False)
     trends = Section(f"{book.title.split(' (')[0]}: trend tests", f"codebook-{slug}-trends",
                      f"Mann-Kendall test of each category's share per {period} (Hamed-Rao variance correction "
                      f"where the series is autocorrelated), Sen's slope per {period}. {RULE.describe()} A trend is "

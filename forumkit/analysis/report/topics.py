@@ -14,11 +14,16 @@ if TYPE_CHECKING:
 
 
 def topics_section(store: Store, figs: Path, tables: Path, *, period: str, alpha: float,
-                   top: int = 12) -> Section | None:
-    """The section, or None when the store holds no run of ``forumkit suggest topics``."""
+                   top: int = 12) -> Section:
+    """The section; without a run of ``forumkit suggest topics`` in the store, one line saying so."""
+    from forumkit.analysis.trends import RULE, screen
+
     trends = topics_from_store(store, period=period, alpha=alpha)
     if trends is None:
-        return None
+        section = Section("Topics over time", "topics")
+        section.absent("No topic model in the store: run forumkit suggest topics (BERTopic over the forum's "
+                       "topics) to see topics over time.")
+        return section
     run = store.topic_run()
     assert run is not None  # topics_from_store found it
     svg = write_topic_trends(trends, tables, figures_dir=figs, top=top)
