@@ -69,7 +69,7 @@ def build_report(store: Store, out_dir: str | Path, *, coded: pd.DataFrame | Non
     if coded is not None and len(coded):
         sections += taxonomy_sections(coded, codebooks, options, figs, tables)
     else:
-        absent = Section("Coded taxonomy", "taxonomy")
+        absent = Section("Taxonomy", "taxonomy")
         absent.absent("No coded data given: pull a coded Label Studio project into the store (forumkit studio "
                       "pull) or pass a coded table (forumkit report --coded FILE --codebook FILE), then run "
                       "forumkit report again.")
@@ -206,7 +206,7 @@ def _hub_section(store: Store, options: ReportOptions, figs: Path, tables: Path)
         for side in ("hub", "forum"):  # corrected within each side's series, beside the raw p
             contrast.insert(contrast.columns.get_loc(f"{side}_p") + 1, f"{side}_p (BH)", adjust_bh(contrast[f"{side}_p"]))
         shown = contrast[["model_type", "hub_models", "forum_topics", "hub_trend", "hub_p", "hub_p (BH)",
-                          "forum_trend", "forum_p", "forum_p (BH)"]].rename(columns=lambda c: c.replace("_", " "))
+                          "forum_trend", "forum_p", "forum_p (BH)", "pattern"]].rename(columns=lambda c: c.replace("_", " "))
         section.table(shown, "Trends of Hub uploads and forum topics per model type, over the periods both cover "
                                 "(trend named on the raw p; the Benjamini-Hochberg adjusted p beside it)",
                       period=options.period, csv=_written(written, "hub_forum_vs_hub_trends"))

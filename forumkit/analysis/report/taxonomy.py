@@ -9,6 +9,7 @@ share reads "of the coded topics, this share had a code of the category".
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,10 +67,18 @@ def taxonomy_sections(coded: pd.DataFrame, codebooks: list[Codebook] | None, opt
     book_arg = codebooks or None
     fit = {level: Aggregator(level=level, period=None, confidence=options.confidence).fit(coded, book_arg).totals_
            for level in ("category", "subcategory")}
-    over_time = Aggregator(level="category", period=options.period, confidence=options.confidence).fit(
-        coded, book_arg).counts_
-    sections: list[Section] = []
-    for book in _books(codebooks):
+    timed = Aggregator(level="category", period=options.period, confidence=options.confidence).fit(coded, book_arg)
+    over_time = timed.counts_
+    books = _books(codebooks)
+    periods = over_time.sort_values("period_start")["period"]
+    overview = Section("Taxonomy", "taxonomy", f"{timed.n_items_} coded items"
+                       + (f", {periods.iloc[0]} to {periods.iloc[-1]} by {options.period}" if len(periods) else "")
+                       + (f" ({timed.n_undated_} without a date count in the totals only)" if timed.n_undated_ else "")
+                       + f". Each codebook is reported in its own section: {len(books)} below.")
+    overview.raw("<ul>" + "".join(f"<li><a href='#codebook-{b.slug}'>{html.escape(b.title)}</a></li>" for b in books)
+                 + "</ul>")
+    sections: list[Section] = [overview]
+    for book in books:
         sections += _book_sections(book, _part(fit["category"], book), _part(fit["subcategory"], book),
                                    _part(over_time, book), options, figs, tables)
     return sections
