@@ -7,6 +7,7 @@ every figure and table and the exact commands and data versions behind them.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,7 @@ h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-to
 .table{max-width:100%;overflow-x:auto;margin:.4em 0 1em}
 table{border-collapse:collapse;font-size:.85em}
 th,td{border:1px solid #ddd;padding:.25em .5em;vertical-align:top}th{background:#f3f3f3}
-.num{text-align:right}td.num{white-space:nowrap}.text{text-align:left;max-width:26em;overflow-wrap:break-word}
+.num{text-align:right}td.num{white-space:nowrap}.text{text-align:left;max-width:26em;overflow-wrap:break-word}.short{white-space:nowrap}
 .csv{font-size:.8em;color:#555}.absent{color:#777;font-style:italic}h3{margin-top:1.6em}
 figure{margin:1em 0}figure svg{max-width:100%;height:auto}figcaption{color:#555;font-size:.85em}
 nav a{margin-right:1em}.note{color:#555;font-size:.9em}code,pre{background:#f6f6f6}pre{padding:.6em;overflow-x:auto}
@@ -67,15 +68,17 @@ class Section:
         or dates, long text wrapped, in a container that scrolls sideways rather than overflow the page;
         ``csv`` names the full table in tables/ (linked under it)."""
         shown = for_reader(frame, period)
-        numeric = {col for col in shown.columns if pd.api.types.is_numeric_dtype(shown[col])
-                   and not pd.api.types.is_bool_dtype(shown[col])}
+        numeric = {col for col in shown.columns if (pd.api.types.is_numeric_dtype(shown[col])
+                   and not pd.api.types.is_bool_dtype(shown[col]))
+                   or shown[col].map(lambda v: bool(_NUMBER.fullmatch(str(v)))).all()}
+        short = {col for col in shown.columns if shown[col].map(lambda v: len(str(v))).max() <= 14}
         for col in shown.columns:
             if pd.api.types.is_float_dtype(shown[col]):
                 shown[col] = shown[col].map(lambda v: "—" if pd.isna(v) else floats.format(v))
         head = f"<p class='note'>{html.escape(caption)}</p>" if caption else ""
         link = (f"<p class='csv'>Full table: <a href='tables/{html.escape(csv)}.csv'>tables/{html.escape(csv)}.csv"
                 "</a></p>") if csv else ""
-        self.blocks.append(f"{head}<div class='table'>{_html_table(shown, numeric)}</div>{link}")
+        self.blocks.append(f"{head}<div class='table'>{_html_table(shown, numeric, short)}</div>{link}")
 
     def absent(self, why: str) -> None:
         """Why a part of the report has nothing to show, and what would give it data."""
@@ -89,11 +92,16 @@ class Section:
         self.blocks.append(fragment)
 
 
-def _html_table(frame: pd.DataFrame, numeric: set[str]) -> str:
-    """The table as HTML: numeric columns right-aligned, text left-aligned and wrapped (CSS)."""
+#: A cell that reads as a number: 12, 0.25, 25%, 1.2e-05, "·" or "—" (right-aligned like numbers).
+_NUMBER = re.compile(r"[-+]?(\d[\d,]*(\.\d+)?(e[-+]?\d+)?%?|·|—|nan|None)")
+
+
+def _html_table(frame: pd.DataFrame, numeric: set[str], short: set[str]) -> str:
+    """The table as HTML: numeric columns right-aligned, text left-aligned and wrapped unless short (CSS)."""
     def cell(tag: str, value: object, col: str) -> str:
         shown = "—" if pd.api.types.is_scalar(value) and pd.isna(value) else str(value)
-        return f"<{tag} class='{'num' if col in numeric else 'text'}'>{html.escape(shown)}</{tag}>"
+        kind = "num" if col in numeric else ("text short" if col in short and tag == "td" else "text")
+        return f"<{tag} class='{kind}'>{html.escape(shown)}</{tag}>"
 
     head = "".join(cell("th", col, col) for col in frame.columns)
     rows = ["<tr>" + "".join(cell("td", v, col) for v, col in zip(row, frame.columns)) + "</tr>"
