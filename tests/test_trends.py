@@ -151,7 +151,7 @@ def test_the_rule_marks_short_and_sparse_series_and_bh_adjusts_the_rest():
     assert plain["p_adj"].dropna().to_numpy() == pytest.approx(multipletests(plain["p"].dropna(), method="fdr_bh")[1])
     ruled = trend_table(table, series="model", value="topics", items="items", rule=RULE).set_index("series")
     assert ruled.loc["t5", "trend"] == "too short" and "3 periods" in ruled.loc["t5", "note"]
-    assert ruled.loc["opt", "trend"] == "too sparse" and "3 periods above zero" in ruled.loc["opt", "note"]
+    assert ruled.loc["opt", "trend"] == "too sparse" and "above zero in 3 of 12 periods" in ruled.loc["opt", "note"]
     assert ruled.loc["gpt2", "trend"] == "too sparse" and "median 3 items" in ruled.loc["gpt2", "note"]
     assert ruled.loc[["t5", "opt", "gpt2"], ["p", "p_adj"]].isna().all().all()
     assert ruled.loc["bert", "trend"] == "rising" and ruled.loc["bert", "p_adj"] == pytest.approx(

@@ -311,7 +311,7 @@ def _why(verdict: str, rule: TestRule, row: pd.Series, has_nonzero: bool) -> str
         return f"{int(row['n'])} periods: the rule needs {rule.min_periods}"
     parts = []
     if has_nonzero and row["nonzero"] < rule.min_nonzero:
-        parts.append(f"{int(row['nonzero'])} periods above zero (needs {rule.min_nonzero})")
+        parts.append(f"above zero in {int(row['nonzero'])} of {int(row['n'])} periods (needs {rule.min_nonzero})")
     if "items" in row and np.isfinite(row["items"]) and row["items"] < rule.min_items:
         parts.append(f"median {row['items']:g} items per period (needs {rule.min_items:g})")
     return "; ".join(parts)

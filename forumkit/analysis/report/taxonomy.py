@@ -137,8 +137,9 @@ def _book_sections(book: _Book, by_cat: pd.DataFrame, by_sub: pd.DataFrame, coun
     trends = Section(f"{book.title.split(' (')[0]}: trend tests", f"codebook-{slug}-trends",
                      f"Mann-Kendall test of each category's share per {period} (Hamed-Rao variance correction "
                      f"where the series is autocorrelated), Sen's slope per {period}. {RULE.describe()} A trend is "
-                     f"named where p (BH) < {options.alpha}. A {period} without coded items is left out.", level=3)
-    shown_tests = tested.assign(items=tested["items"].map("{:.1f}".format))
+                     f"named where p (BH) < {options.alpha}. A {period} without coded items is left out; so are the categories "
+                     "never coded (the CSV lists them).", level=3)
+    shown_tests = tested[tested["nonzero"] > 0].assign(items=lambda f: f["items"].map("{:.1f}".format))
     trends.table(shown_tests[list(TREND_COLUMNS)].rename(columns=TREND_COLUMNS), csv=f"{slug}_category_trends",
                  period=period)
     if options.change_at:
