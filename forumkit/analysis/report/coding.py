@@ -22,11 +22,11 @@ N_BOOT = 500
 MEASURES = ("percent_agreement", "cohen_kappa", "krippendorff_alpha", "masi_alpha")
 
 
-def _measured(coders: pd.DataFrame) -> pd.DataFrame:
+def _measured(coders: pd.DataFrame):
     from forumkit.coding.agreement import Agreement, from_coded
 
     return Agreement(n_boot=N_BOOT, seed=0).fit(*from_coded(coders.rename(columns={"item_id": "item",
-                                                                                   "code_id": "code"}))).overall_
+                                                                                   "code_id": "code"})))
 
 
 def agreement_section(coders: pd.DataFrame | None, tables: Path) -> Section:
@@ -48,9 +48,13 @@ def agreement_section(coders: pd.DataFrame | None, tables: Path) -> Section:
             parts[str(book)] = only.drop_duplicates(["item_id", "coder", "code_id"])
     frames = []
     for name, part in parts.items():
-        frames.append(_measured(part).assign(codes=name))
+        measured = _measured(part)
+        if name == "all codes":  # the tables earlier reports wrote, kept under their names
+            measured.overall_.to_csv(tables / "agreement.csv", index=False)
+            measured.per_code_.to_csv(tables / "agreement_per_code.csv", index=False)
+        frames.append(measured.overall_.assign(codes=name))
     overall = pd.concat(frames, ignore_index=True)
-    overall.to_csv(tables / "agreement.csv", index=False)
+    overall.to_csv(tables / "agreement_by_codebook.csv", index=False)
     shown = overall[overall["measure"].isin(MEASURES)].assign(
         value=lambda f: f["value"].map("{:.3f}".format) + " [" + f["ci_low"].map("{:.2f}".format) + ", "
         + f["ci_high"].map("{:.2f}".format) + "]")
@@ -59,7 +63,7 @@ def agreement_section(coders: pd.DataFrame | None, tables: Path) -> Section:
     section.intro = (f"{int(overall['n_coders'].max())} coders, {int(overall['n_items'].max())} items coded by "
                      f"two or more. Each codebook's codes on their own, then all codes together; value "
                      f"[95% interval, bootstrap over items, {N_BOOT} replicates].")
-    section.table(grid, csv="agreement")
+    section.table(grid, csv="agreement_by_codebook")
     return section
 
 

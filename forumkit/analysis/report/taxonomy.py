@@ -77,6 +77,9 @@ def taxonomy_sections(coded: pd.DataFrame, codebooks: list[Codebook] | None, opt
                        + f". Each codebook is reported in its own section: {len(books)} below.")
     overview.raw("<ul>" + "".join(f"<li><a href='#codebook-{b.slug}'>{html.escape(b.title)}</a></li>" for b in books)
                  + "</ul>")
+    fit["category"].to_csv(tables / "categories.csv", index=False)  # every codebook's, as earlier reports wrote
+    fit["subcategory"].to_csv(tables / "subcategories.csv", index=False)
+    over_time.to_csv(tables / f"categories_by_{options.period}.csv", index=False)
     sections: list[Section] = [overview]
     for book in books:
         sections += _book_sections(book, _part(fit["category"], book), _part(fit["subcategory"], book),
