@@ -26,11 +26,13 @@ from .errors import UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PERIODS", "check_period", "iso_date", "iso_utc", "parse_iso", "period_calendar", "period_label",
+__all__ = ["LABELLED", "PERIODS", "check_period", "iso_date", "iso_utc", "parse_iso", "period_calendar", "period_label",
            "period_labels", "period_starts", "utc_moments", "utcnow"]
 
 #: The calendar periods every table by period uses, finest first.
 PERIODS = ("month", "quarter", "year")
+#: The periods :func:`period_label` can print: the calendar ones and ISO weeks.
+LABELLED = ("week", *PERIODS)
 _FREQ = {"month": "M", "quarter": "Q", "year": "Y"}  # pandas' period frequencies
 
 
@@ -92,14 +94,24 @@ def check_period(period: str) -> None:
         raise UsageError(f"unknown period '{period}'", hint=f"use one of: {', '.join(PERIODS)}")
 
 
+def _check_labelled(period: str) -> None:
+    if period not in LABELLED:
+        raise UsageError(f"unknown period '{period}'", hint=f"use one of: {', '.join(LABELLED)}")
+
+
 def period_label(moment: datetime, period: str) -> str:
     """The label of the calendar period holding ``moment`` (read in the timezone it has; tables use UTC):
-    ``2021-03`` (month), ``2021-Q1`` (quarter), ``2021`` (year).
+    ``2021-03`` (month), ``2021-Q1`` (quarter), ``2021`` (year), ``2021-W05`` (ISO week, with its ISO year).
 
     >>> period_label(datetime(2021, 3, 9), "quarter")
     '2021-Q1'
+    >>> period_label(datetime(2021, 1, 3), "week")
+    '2020-W53'
     """
-    check_period(period)
+    _check_labelled(period)
+    if period == "week":
+        year, week, _ = moment.isocalendar()
+        return f"{year}-W{week:02d}"
     if period == "year":
         return f"{moment.year}"
     if period == "quarter":
@@ -108,15 +120,21 @@ def period_label(moment: datetime, period: str) -> str:
 
 
 def period_labels(moments: "pd.Series", period: str) -> "pd.Series":
-    """:func:`period_label` of each moment of a column (ISO strings or timestamps, read in UTC), vectorised."""
-    check_period(period)
+    """:func:`period_label` of each moment of a column (ISO strings or timestamps, read in UTC), vectorised;
+    a missing moment gives a missing label."""
+    _check_labelled(period)
     utc = utc_moments(moments)
-    years = utc.dt.year.astype(str)
-    if period == "year":
-        return years
-    if period == "quarter":
-        return years + "-Q" + ((utc.dt.month - 1) // 3 + 1).astype(str)
-    return years + "-" + utc.dt.month.map("{:02d}".format)
+    known = utc.dropna()
+    if period == "week":
+        iso = known.dt.isocalendar()
+        labels = iso["year"].astype(str) + "-W" + iso["week"].map("{:02d}".format)
+    elif period == "year":
+        labels = known.dt.year.astype(str)
+    elif period == "quarter":
+        labels = known.dt.year.astype(str) + "-Q" + ((known.dt.month - 1) // 3 + 1).astype(str)
+    else:
+        labels = known.dt.year.astype(str) + "-" + known.dt.month.map("{:02d}".format)
+    return labels.reindex(utc.index).astype(object)
 
 
 def period_starts(moments: "pd.Series", period: str) -> "pd.Series":

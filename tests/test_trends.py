@@ -135,6 +135,30 @@ def test_trend_table_lays_series_on_the_common_calendar():
     assert row["sen_slope"] == 2.0  # ...once another series shows the months between
 
 
+def test_the_rule_marks_short_and_sparse_series_and_bh_adjusts_the_rest():
+    """RULE: fewer than 8 periods is too short, fewer than 5 above zero (or few items per period) too sparse;
+    the p-values left are Benjamini-Hochberg adjusted as statsmodels does, and the adjusted p names the trend."""
+    from statsmodels.stats.multitest import multipletests
+
+    from forumkit.analysis.trends import RULE, adjust_bh
+
+    table = long_table()
+    sparse = pd.DataFrame({"period_start": table["period_start"].unique(), "model": "opt",
+                           "topics": [0, 0, 0, 1, 0, 0, 0, 0, 2, 0, 3, 0.0]})
+    table = pd.concat([table, sparse], ignore_index=True).assign(items=20)
+    table.loc[table["model"] == "gpt2", "items"] = 3  # a share of three items a period: too sparse
+    plain = trend_table(table, series="model", value="topics", items="items")
+    assert plain["p_adj"].dropna().to_numpy() == pytest.approx(multipletests(plain["p"].dropna(), method="fdr_bh")[1])
+    ruled = trend_table(table, series="model", value="topics", items="items", rule=RULE).set_index("series")
+    assert ruled.loc["t5", "trend"] == "too short" and "3 periods" in ruled.loc["t5", "note"]
+    assert ruled.loc["opt", "trend"] == "too sparse" and "above zero in 3 of 12 periods" in ruled.loc["opt", "note"]
+    assert ruled.loc["gpt2", "trend"] == "too sparse" and "median 3 items" in ruled.loc["gpt2", "note"]
+    assert ruled.loc[["t5", "opt", "gpt2"], ["p", "p_adj"]].isna().all().all()
+    assert ruled.loc["bert", "trend"] == "rising" and ruled.loc["bert", "p_adj"] == pytest.approx(
+        ruled.loc["bert", "p"])  # the one series tested: nothing to adjust for
+    assert np.isnan(adjust_bh([np.nan])).all() and adjust_bh([0.01, 0.04]).tolist() == pytest.approx([0.02, 0.04])
+
+
 def test_trend_table_refuses_ambiguous_tables():
     with pytest.raises(UsageError, match="several rows"):
         trend_table(long_table(), series=None, value="topics")

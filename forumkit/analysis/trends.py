@@ -11,9 +11,15 @@
 * :func:`trend_table` runs it for each series of a long table (per category, code or model).
 * :func:`before_after` compares each series before and after a date (means, Mann-Whitney U).
 * :func:`pettitt` finds the most probable change point of a series (Pettitt 1979).
+* :data:`RULE` (a :class:`TestRule`) says when a series is too short or too sparse for its p-value to mean
+  anything; :func:`screen` applies it to a trend table, and :func:`adjust_bh` corrects the p-values of the
+  series tested together (Benjamini-Hochberg false discovery rate, statsmodels' ``multipletests``).
 
 Series of fewer than 4 values, or constant ones, are not tested: their result says "no trend"
-with p NaN and a note, never an exception.
+with p NaN and a note, never an exception. :func:`trend_table` adds ``nonzero`` (values above 0) and
+``p_adj`` (Benjamini-Hochberg over the table's p-values) to every table; with ``rule=RULE`` a series the
+rule rejects reads ``too short`` or ``too sparse`` in ``trend`` and has no p-value, and the trend of the others
+is decided by the adjusted p-value.
 
 Example::
 
@@ -33,9 +39,47 @@ import pandas as pd
 
 from forumkit.errors import UsageError
 
-__all__ = ["MIN_VALUES", "TrendResult", "PettittResult", "mann_kendall", "trend_table", "before_after", "pettitt"]
+__all__ = ["MIN_VALUES", "RULE", "TestRule", "TrendResult", "PettittResult", "adjust_bh", "mann_kendall", "screen",
+           "trend_table", "before_after", "pettitt"]
 
 MIN_VALUES = 4
+
+
+@dataclass(frozen=True)
+class TestRule:
+    """When a series is worth a trend test: the one rule the report and its tables state and apply.
+
+    * ``min_periods`` values (periods) at least: below about 8 to 10 values Mann-Kendall's normal
+      approximation (which pymannkendall uses) is poor, and the exact test's smallest attainable p is too
+      large to survive a correction for many series (with 4 values it is 1/12, never below 0.05).
+    * ``min_nonzero`` periods with the thing present at least: a series that is mostly zeros is a few
+      isolated events, whose ordering the test reads as a trend (ties dominate the statistic).
+    * ``min_items``: for shares, at least this many coded items per period (the median over the periods):
+      a share of 1 or 2 items is 0, 0.5 or 1, noise the test would read as change.
+    """
+
+    min_periods: int = 8
+    min_nonzero: int = 5
+    min_items: float = 5
+
+    def verdict(self, n: int, nonzero: int, items: float | None = None) -> str:
+        """"" when the series may be tested, else "too short" or "too sparse"."""
+        if n < self.min_periods:
+            return "too short"
+        if nonzero < self.min_nonzero or (items is not None and np.isfinite(items) and items < self.min_items):
+            return "too sparse"
+        return ""
+
+    def describe(self) -> str:
+        """The rule in a sentence, for the report's text."""
+        return (f"A series is tested only with at least {self.min_periods} periods (else: too short), and at "
+                f"least {self.min_nonzero} periods where it is above zero and, for shares, a median of at least "
+                f"{self.min_items:g} coded items per period (else: too sparse). p (BH) is the Benjamini-Hochberg "
+                "adjusted p-value over the series of the table that were tested (false discovery rate).")
+
+
+#: The rule every report table of trend tests applies (change it here, and the report's text follows).
+RULE = TestRule()
 TESTS = ("original", "hamed_rao")
 AUTOCORRELATION = ("auto", *TESTS)
 
@@ -177,7 +221,8 @@ def _series(frame: pd.DataFrame, series: str | None, time: str, value: str) -> l
 
 
 def trend_table(frame: pd.DataFrame, *, series: str | None, value: str, time: str = "period_start",
-                alpha: float = 0.05, autocorrelation: str = "auto") -> pd.DataFrame:
+                alpha: float = 0.05, autocorrelation: str = "auto", items: str | None = None,
+                rule: TestRule | None = None) -> pd.DataFrame:
     """Mann-Kendall for each series of a long table (one row per series and time).
 
     Each series is laid on the times of the whole table, sorted: a time missing from a series is
@@ -189,9 +234,15 @@ def trend_table(frame: pd.DataFrame, *, series: str | None, value: str, time: st
     value), ``first``, ``last`` (those values), ``test``, ``trend``, ``p``, ``z``, ``tau``,
     ``sen_slope`` (per step of ``time``: per period), ``autocorrelated``, ``lag1_acf``,
     ``change_at`` (time of the first value after Pettitt's most probable change point),
-    ``change_p`` (its p-value), ``note``.
+    ``change_p`` (its p-value), ``note``, ``nonzero`` (values above 0), ``items`` (with ``items=COLUMN``,
+    e.g. a share's denominator ``n_items``: that column's median over the series' periods; else NaN) and
+    ``p_adj`` (Benjamini-Hochberg over the table's p-values, :func:`adjust_bh`).
+    With ``rule`` (e.g. :data:`RULE`) the series it rejects are marked as :func:`screen` says, and ``trend``
+    of the others is decided by ``p_adj`` < ``alpha`` (the correction for testing the table's series at once).
     """
     groups = _series(frame, series, time, value)
+    if items is not None:
+        _require(frame, [items])
     times = pd.Index(pd.unique(frame[time])).sort_values()
     rows = []
     for name, part in groups:
@@ -207,10 +258,63 @@ def trend_table(frame: pd.DataFrame, *, series: str | None, value: str, time: st
             "test": result.test, "trend": result.trend, "p": result.p, "z": result.z, "tau": result.tau,
             "sen_slope": result.sen_slope, "autocorrelated": result.autocorrelated, "lag1_acf": result.lag1_acf,
             "change_at": change_at, "change_p": change.p if change is not None else np.nan, "note": result.note,
+            "nonzero": int((present > 0).sum()),
+            "items": float(frame.loc[part.index, items].median()) if items is not None and len(part) else np.nan,
         })
     columns = ["series", "n", "start", "end", "first", "last", "test", "trend", "p", "z", "tau", "sen_slope",
-               "autocorrelated", "lag1_acf", "change_at", "change_p", "note"]
-    return pd.DataFrame(rows, columns=columns)
+               "autocorrelated", "lag1_acf", "change_at", "change_p", "note", "nonzero", "items"]
+    table = pd.DataFrame(rows, columns=columns)
+    table["p_adj"] = adjust_bh(table["p"])
+    return screen(table, rule, alpha=alpha) if rule is not None else table
+
+
+def adjust_bh(p: Sequence[float] | pd.Series) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (statsmodels' ``multipletests(method="fdr_bh")``) of the finite
+    ones; NaN (a series not tested) stays NaN and does not count among the tests."""
+    from statsmodels.stats.multitest import multipletests
+
+    values = np.asarray(p, dtype=float)
+    out = np.full(values.shape, np.nan)
+    tested = np.isfinite(values)
+    if tested.any():
+        out[tested] = multipletests(values[tested], method="fdr_bh")[1]
+    return out
+
+
+def screen(table: pd.DataFrame, rule: TestRule = RULE, *, alpha: float | None = None) -> pd.DataFrame:
+    """A trend table with ``rule`` applied: a rejected series reads ``too short`` or ``too sparse`` in ``trend``
+    (its p, p_adj and z set to NaN, the reason in ``note``), and ``p_adj`` is recomputed over the series left.
+
+    Works on any table with trend_table's columns ``n``, ``p`` and ``trend`` (``nonzero`` and ``items`` when
+    present), e.g. the Hub's and the topics' trend tables. With ``alpha``, ``trend`` of the tested series says
+    rising/falling only where ``p_adj`` < alpha (the correction decides), else "no trend".
+    """
+    out = table.copy()
+    nonzero = out["nonzero"] if "nonzero" in out else pd.Series(np.iinfo(np.int32).max, index=out.index)
+    items = out["items"] if "items" in out else pd.Series(np.nan, index=out.index)
+    verdicts = [rule.verdict(int(n), int(z), float(i)) for n, z, i in zip(out["n"], nonzero, items)]
+    for index, verdict in zip(out.index, verdicts):
+        if verdict:
+            out.loc[index, ["p", "z"]] = np.nan
+            out.loc[index, "trend"] = verdict
+            out.loc[index, "note"] = _why(verdict, rule, out.loc[index], "nonzero" in out)
+    out["p_adj"] = adjust_bh(out["p"])
+    if alpha is not None:
+        tested = ~out["trend"].isin(["too short", "too sparse"])
+        significant = tested & (out["p_adj"] < alpha)
+        out.loc[tested & ~significant, "trend"] = "no trend"
+    return out
+
+
+def _why(verdict: str, rule: TestRule, row: pd.Series, has_nonzero: bool) -> str:
+    if verdict == "too short":
+        return f"{int(row['n'])} periods: the rule needs {rule.min_periods}"
+    parts = []
+    if has_nonzero and row["nonzero"] < rule.min_nonzero:
+        parts.append(f"above zero in {int(row['nonzero'])} of {int(row['n'])} periods (needs {rule.min_nonzero})")
+    if "items" in row and np.isfinite(row["items"]) and row["items"] < rule.min_items:
+        parts.append(f"median {row['items']:g} items per period (needs {rule.min_items:g})")
+    return "; ".join(parts)
 
 
 def _cut(column: pd.Series, at: Any) -> tuple[pd.Series, Any]:

@@ -1,5 +1,6 @@
 """The publishable report: self-contained HTML, figures as PNG and SVG, tables as CSV."""
 
 from .build import ReportOptions, build_report
+from .study import CodedFile, report_study
 
-__all__ = ["ReportOptions", "build_report"]
+__all__ = ["CodedFile", "ReportOptions", "build_report", "report_study"]

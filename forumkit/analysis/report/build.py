@@ -1,10 +1,10 @@
 """Assemble the report: tables from the analysis modules, figures, one HTML page, provenance.
 
-``build_report`` writes ``index.html`` (self-contained), ``figures/*.png|svg``
-and ``tables/*.csv`` into the output folder. Sections appear when their data
-exists: the coded taxonomy and its trends need a coded table; agreement needs
-two or more coders; forum activity and model mentions need only the store; topics
-over time need a run of ``forumkit suggest topics`` in the store.
+``build_report`` writes ``index.html`` (self-contained), ``figures/*.png|svg`` and ``tables/*.csv`` into the
+output folder. Every section is listed; one without data says why and what would give it data: each codebook's
+taxonomy and trends need a coded table; agreement needs two or more coders; suggestion acceptance a project
+pushed with suggestions and pulled; topics over time a run of ``forumkit suggest topics`` in the store; the
+Hub section Hub models in the store; forum activity and model mentions a scraped forum.
 """
 
 from __future__ import annotations
@@ -24,23 +24,28 @@ import pandas as pd
 from forumkit import __version__
 from forumkit.analysis import figures
 from forumkit.analysis.activity import activity_by_period, answer_stats, mentions_by_period, posts_per_topic, response_times
-from forumkit.analysis.aggregate import Aggregator
-from forumkit.coding.codebook import Codebook
 from forumkit.analysis.hubtrends import hub_endpoints, hub_trends, write_figures, write_tables
+from forumkit.analysis.trends import RULE, adjust_bh, screen, trend_table
+from forumkit.coding.codebook import Codebook
 from forumkit.store import Store
-from forumkit.analysis.trends import before_after, trend_table
-from .page import Section, render, sunburst_div
+from .coding import agreement_section, suggestions_section
+from .page import Section, for_reader, render
+from .taxonomy import taxonomy_sections
 from .topics import topics_section
 
-PACKAGES = ("pandas", "numpy", "statsmodels", "pymannkendall", "matplotlib", "plotly", "krippendorff",
+PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "pymannkendall", "matplotlib", "plotly", "krippendorff",
             "label-studio-sdk")
+#: The columns of a trend table a reader needs, as the report names them (the CSV beside it has them all).
+TREND_SHOWN = {"series": "series", "n": "periods", "nonzero": "periods > 0", "first": "first", "last": "last",
+               "sen_slope": "Sen slope", "trend": "trend", "p": "p", "p_adj": "p (BH)", "change_at": "change at",
+               "note": "note"}
 
 
 @dataclass(frozen=True)
 class ReportOptions:
     period: str = "month"
     confidence: float = 0.95
-    alpha: float = 0.05  # of the trend tests
+    alpha: float = 0.05  # of the trend tests, on the Benjamini-Hochberg adjusted p-values
     top: int = 8  # categories and models drawn in the line charts
     change_at: str | None = None  # compare before and after this date
     title: str = "forumkit report"
@@ -48,34 +53,38 @@ class ReportOptions:
 
 def build_report(store: Store, out_dir: str | Path, *, coded: pd.DataFrame | None = None,
                  codebooks: list[Codebook] | None = None, coders: pd.DataFrame | None = None,
-                 options: ReportOptions = ReportOptions(), command: str | None = None) -> Path:
+                 options: ReportOptions = ReportOptions(), command: str | None = None,
+                 project: int | None = None) -> Path:
     """Write the report into ``out_dir`` and return the path of its index.html.
 
     ``coded`` is the table :func:`forumkit.analysis.aggregate.load_coded` returns (consensus or one coder per row);
-    ``coders`` the per-coder table of a Label Studio project, for the agreement section.
+    ``codebooks`` the codebooks it was coded with (one section each); ``coders`` the per-coder table of a Label
+    Studio project, for the agreement section; ``project`` that project's forumkit id, for the suggestion
+    acceptance section (None: the only pulled project, when ``coders`` is given).
     """
     out = Path(out_dir)
     figs, tables = out / "figures", out / "tables"
     tables.mkdir(parents=True, exist_ok=True)
     sections: list[Section] = []
-    plotly_needed = False
     if coded is not None and len(coded):
-        sections += _taxonomy_sections(coded, codebooks, options, figs, tables)
-        plotly_needed = True
-    if coders is not None and (coders.groupby("item_id")["coder"].nunique() > 1).any():
-        sections.append(_agreement_section(coders, tables))  # needs an item coded by two coders or more
+        sections += taxonomy_sections(coded, codebooks, options, figs, tables)
+    else:
+        absent = Section("Taxonomy", "taxonomy")
+        absent.absent("No coded data given: pull a coded Label Studio project into the store (forumkit studio "
+                      "pull) or pass a coded table (forumkit report --coded FILE --codebook FILE), then run "
+                      "forumkit report again.")
+        sections.append(absent)
+    sections.append(agreement_section(coders, tables))
+    sections.append(suggestions_section(store, project, coders, tables))
+    sections.append(topics_section(store, figs, tables, period=options.period, alpha=options.alpha))
     has_hub = not hub_endpoints(store).empty
     if store.forums() or not has_hub:
         sections.append(_activity_section(store, options, figs, tables))
         sections.append(_mentions_section(store, options, figs, tables))
-    topics = topics_section(store, figs, tables, period=options.period, alpha=options.alpha)
-    if topics is not None:  # a run of `forumkit suggest topics` is in the store
-        sections.append(topics)
-    if has_hub:
-        sections.append(_hub_section(store, options, figs, tables))
+    sections.append(_hub_section(store, options, figs, tables) if has_hub else _no_hub())
     sections.append(_provenance_section(store, codebooks, command))
     plotly_js = ""
-    if plotly_needed:
+    if any("plotly" in block for section in sections for block in section.blocks):
         from plotly.offline import get_plotlyjs
 
         plotly_js = get_plotlyjs()
@@ -91,55 +100,16 @@ def _save_table(frame: pd.DataFrame, tables: Path, name: str) -> None:
     frame.to_csv(tables / f"{name}.csv", index=False)
 
 
-def _taxonomy_sections(coded: pd.DataFrame, codebooks: list[Codebook] | None, options: ReportOptions,
-                       figs: Path, tables: Path) -> list[Section]:
-    book = codebooks or None
-    by_cat = Aggregator(level="category", period=None, confidence=options.confidence).fit(coded, book).totals_
-    by_sub = Aggregator(level="subcategory", period=None, confidence=options.confidence).fit(coded, book).totals_
-    over_time = Aggregator(level="category", period=options.period, confidence=options.confidence).fit(coded, book)
-    counts = over_time.counts_
-    _save_table(by_cat, tables, "categories")
-    _save_table(by_sub, tables, "subcategories")
-    _save_table(counts, tables, f"categories_by_{options.period}")
-    n_items = int(by_cat["n_items"].max()) if len(by_cat) else 0
-
-    taxonomy = Section("Taxonomy", "taxonomy", f"{n_items} coded items. Counts are items with at least one code "
-                                               f"of the category; intervals are {options.confidence:.0%} Wilson.")
-    taxonomy.raw(sunburst_div(by_sub, "Codes by category and subcategory"))
-    taxonomy.figure(figures.save(figures.taxonomy_rings(by_sub, "Codes by category (inside) and subcategory"),
-                                 figs, "taxonomy")["svg"], "The taxonomy as rings (static version of the sunburst)")
-    taxonomy.figure(figures.save(figures.category_bars(by_cat, "Coded items per category"), figs,
-                                 "categories")["svg"], "Items per category with Wilson intervals")
-    taxonomy.table(by_cat.sort_values("n", ascending=False)[["category", "n", "n_items", "share", "ci_low",
-                                                             "ci_high"]], "Items per category")
-
-    trends = Section("Over time", "time", f"Share of coded items per {options.period} in each category.")
-    trends.figure(figures.save(figures.share_area(counts, "Share of coded items per category"), figs,
-                               "shares_area")["svg"], "Stacked shares (an item can have several categories)")
-    trends.figure(figures.save(figures.small_multiples(counts, "Share per category, with intervals"), figs,
-                               "shares_small_multiples")["svg"], "One panel per category")
-    table = trend_table(counts, series="name", value="share", time="period_start", alpha=options.alpha)
-    _save_table(table, tables, "category_trends")
-    trends.table(table, f"Mann-Kendall trend tests of each category's share (alpha {options.alpha}; Hamed-Rao "
-                        "variance correction where the series is autocorrelated); Sen's slope per period")
-    if options.change_at:
-        compared = before_after(counts, time="period_start", value="share", at=options.change_at, series="name")
-        _save_table(compared, tables, "category_before_after")
-        trends.table(compared, f"Before and after {options.change_at} (Mann-Whitney U)")
-    return [taxonomy, trends]
+def shown_trends(table: pd.DataFrame, alpha: float, *, series: str = "series") -> pd.DataFrame:
+    """A trend table screened by :data:`~forumkit.analysis.trends.RULE` (BH within it), the reader's columns."""
+    screened = screen(table, RULE, alpha=alpha)
+    return screened[[c for c in TREND_SHOWN if c in screened]].rename(columns={**TREND_SHOWN, "series": series})
 
 
-def _agreement_section(coders: pd.DataFrame, tables: Path) -> Section:
-    from forumkit.coding.agreement import Agreement, from_coded
-
-    report = Agreement(n_boot=500, seed=0).fit(*from_coded(coders.rename(columns={"item_id": "item",
-                                                                                  "code_id": "code"})))
-    _save_table(report.overall_, tables, "agreement")
-    _save_table(report.per_code_, tables, "agreement_per_code")
-    section = Section("Agreement", "agreement", f"{report.overall_['n_coders'].max()} coders. Intervals: "
-                                                "bootstrap over items (500 replicates).")
-    section.table(report.overall_)
-    return section
+def _trend_caption(what: str, period: str, alpha: float) -> str:
+    return (f"Mann-Kendall trend tests of {what} (Hamed-Rao variance correction where the series is "
+            f"autocorrelated); Sen's slope per {period}; change at: Pettitt's most probable change point. "
+            f"{RULE.describe()} A trend is named where p (BH) < {alpha}.")
 
 
 def _activity_section(store: Store, options: ReportOptions, figs: Path, tables: Path) -> Section:
@@ -163,12 +133,25 @@ def _activity_section(store: Store, options: ReportOptions, figs: Path, tables: 
     section.figure(figures.save(figures.histogram(per_topic, x="posts", y="topics", title="Posts per topic",
                                                   xlabel="posts in the topic", ylabel="topics"),
                                 figs, "posts_per_topic")["svg"], "Distribution of posts per topic")
-    section.table(answers, "Replies and accepted answers per category")
-    section.table(times, "Time to the first reply and to the accepted answer, hours")
+    section.table(_answers_shown(answers), "Replies and accepted answers per forum category: topics (share)",
+                  csv="answers_by_category")
+    section.table(times, "Time to the first reply and to the accepted answer, hours", csv="response_times")
     trend = trend_table(activity, series="category", value="topics", time="period_start", alpha=options.alpha)
-    _save_table(trend, tables, "activity_trends")
-    section.table(trend, "Mann-Kendall trend of topics per month in each category")
+    _save_table(for_reader(screen(trend, RULE, alpha=options.alpha), "month"), tables, "activity_trends")
+    section.table(shown_trends(trend, options.alpha, series="category"),
+                  _trend_caption("topics per month in each forum category", "month", options.alpha),
+                  csv="activity_trends", period="month")
     return section
+
+
+def _answers_shown(answers: pd.DataFrame) -> pd.DataFrame:
+    """The columns of :func:`answer_stats` a reader needs, each count with its share."""
+    def both(count: str) -> pd.Series:
+        return answers[count].astype(int).astype(str) + " (" + answers[f"{count}_share"].map("{:.0%}".format) + ")"
+
+    return pd.DataFrame({"category": answers["category"], "topics": answers["topics"], "no reply": both("no_reply"),
+                         "accepted answer": both("accepted"), "accepted: staff's": both("accepted_by_staff"),
+                         "the asker's": both("accepted_by_op"), "others'": both("accepted_by_others")})
 
 
 def _mentions_section(store: Store, options: ReportOptions, figs: Path, tables: Path) -> Section:
@@ -177,15 +160,18 @@ def _mentions_section(store: Store, options: ReportOptions, figs: Path, tables: 
     section = Section("Model mentions", "models", "Topics per month whose posts mention each model "
                                                   "(title, text or code), for the most mentioned models.")
     if mentions.empty:
-        section.text("No model mentions in the store.")
+        section.absent("No model mentions in the store's posts (the collector finds mentions of the models "
+                       "it knows when it scrapes).")
         return section
     section.figure(figures.save(figures.lines(mentions, x="period_start", y="topics", series="model",
                                               title="Topics mentioning each model", ylabel="topics",
                                               top=options.top), figs, "model_mentions")["svg"],
                    "Topics per month mentioning the most mentioned models")
     trend = trend_table(mentions, series="model", value="topics", time="period_start", alpha=options.alpha)
-    _save_table(trend, tables, "model_trends")
-    section.table(trend, "Mann-Kendall trend of topics mentioning each model")
+    _save_table(for_reader(screen(trend, RULE, alpha=options.alpha), "month"), tables, "model_trends")
+    section.table(shown_trends(trend, options.alpha, series="model"),
+                  _trend_caption("topics per month mentioning each model", "month", options.alpha),
+                  csv="model_trends", period="month")
     return section
 
 
@@ -193,7 +179,7 @@ def _hub_section(store: Store, options: ReportOptions, figs: Path, tables: Path)
     endpoint = hub_endpoints(store)["endpoint"].iloc[0]  # the one with most models
     result = hub_trends(store, period=options.period, top=options.top, endpoint=endpoint,
                         confidence=options.confidence, alpha=options.alpha)
-    write_tables(result, tables)
+    written = write_tables(result, tables)
     svg = write_figures(result, figs, top=options.top)
     dated = result.dates.set_index("status")["models"]
     section = Section("Hugging Face Hub", "hub", f"{int(dated.sum())} models of {endpoint}; "
@@ -207,13 +193,35 @@ def _hub_section(store: Store, options: ReportOptions, figs: Path, tables: Path)
         section.figure(svg["hub_uploads"], f"Models created per {options.period} and model type")
     if "hub_documentation" in svg:
         section.figure(svg["hub_documentation"], "Share of new models documenting each attribute, with intervals")
-    section.table(result.missing, "Attributes present and missing, all models (Jiang et al., ICSE 2023)")
-    section.table(result.trends, f"Mann-Kendall trend tests (alpha {options.alpha}) of each type's uploads and "
-                                 "each attribute's share; Sen's slope per period")
+    section.table(result.missing, "Attributes present and missing, all models (Jiang et al., ICSE 2023)",
+                  csv=_written(written, "hub_missing_attributes"))
+    hub_tests = result.trends.assign(series=result.trends["table"] + ": " + result.trends["series"].astype(str))
+    section.table(shown_trends(hub_tests, options.alpha),
+                  _trend_caption(f"each model type's uploads and each attribute's share per {options.period}",
+                                 options.period, options.alpha), period=options.period,
+                  csv=_written(written, "hub_trend_tests"))
     if result.forum is not None and "hub_forum_vs_hub" in svg:
         section.figure(svg["hub_forum_vs_hub"], "Hub uploads beside forum topics mentioning each model type")
-        section.table(result.contrast, "Trends of Hub uploads and forum topics per model type, over the periods "
-                                       "both cover")
+        contrast = result.contrast.copy()
+        for side in ("hub", "forum"):  # corrected within each side's series, beside the raw p
+            contrast.insert(contrast.columns.get_loc(f"{side}_p") + 1, f"{side}_p (BH)", adjust_bh(contrast[f"{side}_p"]))
+        shown = contrast[["model_type", "hub_models", "forum_topics", "hub_trend", "hub_p", "hub_p (BH)",
+                          "forum_trend", "forum_p", "forum_p (BH)", "pattern"]].rename(columns=lambda c: c.replace("_", " "))
+        section.table(shown, "Trends of Hub uploads and forum topics per model type, over the periods both cover "
+                                "(trend named on the raw p; the Benjamini-Hochberg adjusted p beside it)",
+                      period=options.period, csv=_written(written, "hub_forum_vs_hub_trends"))
+    return section
+
+
+def _written(paths: dict[str, Path], name: str) -> str | None:
+    """``name`` when that table was written (linked under the table), else None."""
+    return name if name in paths else None
+
+
+def _no_hub() -> Section:
+    section = Section("Hugging Face Hub", "hub")
+    section.absent("No Hub models in the store: collect them into the same store as the forum (forumkit hub "
+                   "crawl --db FILE) to see Hub uploads beside the forum's model mentions.")
     return section
 
 

@@ -74,4 +74,4 @@ def report_study(store: Store, out_dir: str | Path, *, coded: CodedFile | None =
         raise UsageError(f"unknown period '{options.period}'", hint=f"use one of: {', '.join(PERIODS)}")
     found = _coded(store, coded, project, adjudicator)
     return build_report(store, out_dir, coded=found.table, codebooks=codebooks or found.codebooks or None,
-                        coders=found.coders, options=options, command=command)
+                        coders=found.coders, options=options, command=command, project=project)
