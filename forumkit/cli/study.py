@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -57,12 +58,18 @@ def _text(value: Any, folder: Path) -> str:
     return str(value)
 
 
+@functools.cache
+def _click_app() -> Any:
+    """The app as Click commands (Typer builds them anew on each call: once is enough)."""
+    import typer.main
+
+    return typer.main.get_command(app)
+
+
 def option_of(command: str, param: str) -> str:
     """How a user types the option ``param`` of ``command`` (``studio push``): its longest flag, or an argument's
     metavar. A KeyError for a command or parameter the app does not have."""
-    import typer.main
-
-    node = typer.main.get_command(app)
+    node = _click_app()
     for part in command.split():
         node = node.commands[part]  # type: ignore[attr-defined]
     (found,) = [p for p in node.params if p.name == param]
