@@ -98,20 +98,18 @@ def config(ctx: typer.Context) -> None:
     from forumkit.study.config import last_pushed_project
 
     study = _study(ctx)
-    out.print(f"study {shown(study.folder)}: {shown(study.path)}; paths relative to {shown(study.folder)}",
+    out.print(f"study {study.folder}: settings from {study.path.name} (paths relative to the study folder)",
               highlight=False, soft_wrap=True)
     table = Table("setting", "value", "from", "feeds")
     for setting in SETTINGS:
         if setting.name in study.values:
             value = _text(study.get(setting.name), study.folder)
-            where = f"{study.path.name}:{study.values[setting.name].line}"
         elif setting.name == "studio.project":
             project = last_pushed_project(study)
             value = f"{project} (the last pushed)" if project is not None else f"({setting.absent}: none yet)"
-            where = "default"
         else:
-            value, where = f"({setting.absent})", "default"
-        table.add_row(escape(setting.name), escape(value), where, escape(_used_by(setting.feeds)))
+            value = f"({setting.absent})"
+        table.add_row(escape(setting.name), escape(value), study.where(setting.name), escape(_used_by(setting.feeds)))
     out.print(table)
 
 

@@ -53,9 +53,9 @@ class StudyConfig:
         return default if found is None else found.value
 
     def where(self, name: str) -> str:
-        """Where a setting comes from: ``FILE:LINE``, or ``default`` when the file does not set it."""
+        """Where a setting comes from: ``forumkit.toml:LINE``, or ``default`` when the file does not set it."""
         found = self.values.get(name)
-        return f"{self.path}:{found.line}" if found else "default"
+        return f"{self.path.name}:{found.line}" if found else "default"
 
     def store(self) -> Path:
         """The study's store (``[forum] store``; forum.db in the study folder when unset)."""

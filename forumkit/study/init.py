@@ -62,7 +62,7 @@ def init_study(folder: Path, *, forum: str | None = None) -> InitResult:
     (folder / "codebooks").mkdir(parents=True, exist_ok=True)
     kept: list[Path] = []
     books: list[Path] = []
-    for name, source in shipped_codebooks().items():
+    for source in shipped_codebooks().values():
         target = folder / "codebooks" / source.name
         books.append(target)
         if target.exists():
