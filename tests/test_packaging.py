@@ -30,6 +30,7 @@ def test_the_wheel_carries_the_package_data(wheel):
     assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "notebooks/"))]
 
 
+@pytest.mark.timeout(1800)  # the first test to use the session's venv builds it: minutes on a busy machine
 def test_the_wheel_installs_in_a_fresh_venv_and_runs_the_demo(wheel_venv, tmp_path):
     """Installed outside the checkout, with its runtime dependencies only, `forumkit demo` runs from any folder."""
     venv, python, forumkit = wheel_venv.root, wheel_venv.python, wheel_venv.forumkit

@@ -77,7 +77,7 @@ def code_in_label_studio(study: Path) -> int:
     return len(tasks)
 
 
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(1800)  # with the session's wheel venv and Label Studio template, if no test built them yet
 def test_a_new_user_walks_through_a_study(wheel_venv, studio_template, tmp_path):  # noqa: F811
     forum = generate_forum(n_topics=30, seed=11)
     with FakeDiscourse(forum) as server:
