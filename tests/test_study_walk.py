@@ -70,7 +70,7 @@ def code_in_label_studio(study: Path) -> int:
     for i, task in enumerate(tasks):
         kept = top[int(task.data["item_id"])]
         other = categories[(categories.index(book.path_of(kept)[0].id) + 1) % len(categories)]
-        for coder, code in zip(coders, (kept, kept if i % 3 else other)):
+        for coder, code in zip(coders, (kept, kept if i % 3 else other), strict=True):
             ls.annotations.create(id=task.id, completed_by=coder, lead_time=10.0, result=[
                 {"from_name": taxonomy_name(book), "to_name": "item", "type": "taxonomy",
                  "value": {"taxonomy": [[c.id for c in book.path_of(code)]]}}])
