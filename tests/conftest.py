@@ -7,10 +7,12 @@ with a message that names the missing path.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -126,3 +128,62 @@ def _diff(got: dict, want: dict) -> dict:
 
 def paths(server, prefix: str = "") -> list[str]:
     return [r.path for r in server.requests if r.path.startswith(prefix)]
+
+
+# -- the package as users install it: a wheel, in a fresh virtual environment (built once per session) -----------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_clean(cmd: list[str], cwd: Path, timeout: float = 1200) -> subprocess.CompletedProcess:
+    """Run ``cmd`` without this checkout on the path (no PYTHONPATH, no active venv); it must succeed."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    assert res.returncode == 0, f"{' '.join(map(str, cmd))}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    return res
+
+
+def _source_copy(dest: Path) -> Path:
+    """The checkout's files as a clone would have them (tracked and new, not ignored), without build debris."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        src = ROOT / name
+        if src.is_file() and not src.is_symlink():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """forumkit's wheel, built from a clean copy of the checkout."""
+    work = tmp_path_factory.mktemp("wheel")
+    source = _source_copy(work / "source")
+    run_clean([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work / "dist"), str(source)],
+              cwd=work)
+    (found,) = (work / "dist").glob("forumkit-*.whl")
+    return found
+
+
+@dataclass(frozen=True)
+class WheelVenv:
+    """A fresh virtual environment with the wheel and its runtime dependencies only."""
+
+    root: Path
+    python: Path
+    forumkit: Path
+
+
+@pytest.fixture(scope="session")
+def wheel_venv(wheel, tmp_path_factory) -> WheelVenv:
+    """The wheel installed in a fresh venv outside the checkout, as the README installs it (PyTorch's CPU build
+    first, so that sentence-transformers does not pull a CUDA one). Shared by the session's tests: they must
+    not install anything into it."""
+    base = tmp_path_factory.mktemp("wheel-venv")
+    venv = base / "venv"
+    run_clean([sys.executable, "-m", "venv", str(venv)], cwd=base)
+    python = venv / "bin" / "python"
+    run_clean([str(python), "-m", "pip", "install", "-q", "torch==2.13.0"], cwd=base)
+    run_clean([str(python), "-m", "pip", "install", "-q", str(wheel)], cwd=base)
+    return WheelVenv(venv, python, venv / "bin" / "forumkit")

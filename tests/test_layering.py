@@ -16,7 +16,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "forumkit"
 #: Layers, highest first: an import may only go down this list, or stay within a layer.
-LAYERS = ("forumkit.__main__", "forumkit.cli", "forumkit.demo", "forumkit.analysis", "forumkit.coding", "forumkit.collect",
+LAYERS = ("forumkit.__main__", "forumkit.cli", "forumkit.demo", "forumkit.study", "forumkit.analysis", "forumkit.coding", "forumkit.collect",
           "forumkit.store")
 #: The modules held to the rules here (a name and everything below it), and the parts of them not yet.
 CHECKED = ("forumkit",)

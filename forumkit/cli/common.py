@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import typer
+from typer.core import TyperGroup
 from rich.console import Console
 from rich.markup import escape
 
@@ -23,13 +24,48 @@ from forumkit.errors import ForumkitError, UsageError
 if TYPE_CHECKING:
     from forumkit.store import Store
 
-app = typer.Typer(help="Mine, code and chart developer forums.", no_args_is_help=True,
+#: ctx.meta keys: the command line as typed (for the study's defaults) and the study's config, if any.
+ARGV, STUDY = "forumkit.argv", "forumkit.study"
+
+
+class _StudyGroup(TyperGroup):
+    """The root command group; it keeps the command line as typed, which :func:`study_defaults` reads."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        ctx.meta[ARGV] = list(args)
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(cls=_StudyGroup, help="Mine, code and chart developer forums.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 err = Console(stderr=True)
 out = Console()
 
 #: Exit status of a usage error, as Click gives for a bad option value.
 USAGE = 2
+
+
+@app.callback()
+def study_defaults(ctx: typer.Context) -> None:
+    """Mine, code and chart developer forums.
+
+    Inside a study folder (a forumkit.toml here or above), every command takes its defaults from the file
+    (`forumkit config` lists them; flags override them). Without one, commands behave as their defaults say.
+    """
+    if ctx.invoked_subcommand == "init":  # init makes a study; a broken one above must not stop it
+        return
+    from forumkit.study.config import default_map, find_config, load_config
+
+    found = find_config()
+    if found is None:
+        return
+    try:
+        config = load_config(found)
+    except ForumkitError as exc:
+        err.print(f"[red]error:[/] {escape(exc.one_line())}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    ctx.meta[STUDY] = config
+    ctx.default_map = default_map(config, ctx.meta.get(ARGV, ()))
 
 
 def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -191,6 +191,31 @@ class StudioTables(Connection):
             books.append(json.loads(found[0]))
         return books
 
+    def last_project_of_sample(self, sample: str) -> int | None:
+        """forumkit's id of the project last pushed for ``sample`` (the newest), or None if none was."""
+        row = self.db.execute("SELECT id FROM studio_projects WHERE sample_id = ? ORDER BY created_at DESC, id DESC"
+                              " LIMIT 1", (sample,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def studio_project_progress(self) -> list[sqlite3.Row]:
+        """Each project with how far its coding is (for `forumkit status`): tasks; pulled annotations (skipped
+        ones apart); coders; items coded by one coder or more and by two or more; the last pull; items pushed
+        with suggestions."""
+        return self._rows(
+            "SELECT p.id, p.title, p.url, p.project_id, p.sample_id, p.created_at,"
+            " (SELECT count(*) FROM studio_tasks t WHERE t.project = p.id) AS tasks,"
+            " (SELECT count(*) FROM annotations a WHERE a.project = p.id AND a.was_cancelled = 0) AS annotations,"
+            " (SELECT count(*) FROM annotations a WHERE a.project = p.id AND a.was_cancelled = 1) AS skipped,"
+            " (SELECT count(DISTINCT coder) FROM annotations a WHERE a.project = p.id AND a.was_cancelled = 0)"
+            "   AS coders,"
+            " (SELECT count(DISTINCT item_id) FROM annotations a WHERE a.project = p.id AND a.was_cancelled = 0)"
+            "   AS items_coded,"
+            " (SELECT count(*) FROM (SELECT item_id FROM annotations a WHERE a.project = p.id AND a.was_cancelled = 0"
+            "   GROUP BY item_id HAVING count(DISTINCT coder) >= 2)) AS items_coded_twice,"
+            " (SELECT max(pulled_at) FROM annotations a WHERE a.project = p.id) AS last_pull,"
+            " (SELECT count(DISTINCT item_id) FROM studio_suggestions s WHERE s.project = p.id) AS suggested_items"
+            " FROM studio_projects p ORDER BY p.id")
+
     def studio_project_overview(self) -> list[sqlite3.Row]:
         """Each project with its number of tasks and of pulled annotations (for `forumkit studio projects`)."""
         return self._rows(
