@@ -11,6 +11,7 @@ x code decisions over the codes anybody applied.
 from __future__ import annotations
 
 import csv
+import shutil
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -72,3 +73,52 @@ def check_demo(demo: Path) -> None:
     overall = pd.read_csv(demo / "agreement" / "overall.csv").set_index("measure")["value"]
     assert abs(overall["cohen_kappa"] - expected_kappa(demo)) < 1e-9
     assert 0.5 < overall["cohen_kappa"] < 0.95, "the key is meant to give good but imperfect agreement"
+    check_report(demo / "report", coded=len(pd.read_csv(demo / "sample-demo.csv")), kappa=overall["cohen_kappa"])
+
+
+SECTIONS = ("HF challenges (codebook hf-challenges, version 1.0)", "HF benefits (codebook hf-benefits, version 1.0)",
+            "Agreement", "Suggestion acceptance", "Topics over time", "Forum activity", "Model mentions",
+            "Hugging Face Hub", "Provenance")
+
+
+def check_report(report: Path, *, coded: int, kappa: float) -> None:
+    """Every section has data, the key numbers are the ones computed, and Chromium renders it; the full-page
+    screenshots are left in report/screenshots/ to look at."""
+    html = (report / "index.html").read_text(encoding="utf-8")
+    for section in SECTIONS:
+        assert f">{section}</h2>" in html, f"the demo's report has no section {section}"
+        part = html.split(f">{section}</h2>")[1].split("<h2>")[0]
+        assert "class='absent'" not in part, f"the demo's report section {section} has no data"
+    assert f"{coded} coded items" in html
+    agreement = html.split(">Agreement</h2>")[1].split("<h2>")[0]
+    assert f"{kappa:.3f}" in agreement, "the report's Cohen's kappa is not the agreement table's"
+    browser, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    assert browser and driver_path, "chromium and chromedriver not found: run .ci/setup"
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--window-size=1280,1000"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    shots = report / "screenshots"
+    shots.mkdir(exist_ok=True)
+    try:
+        driver.get((report / "index.html").as_uri())
+        driver.implicitly_wait(5)
+        height = driver.execute_script("return document.body.scrollHeight")
+        too_wide = driver.execute_script("return document.body.scrollWidth > document.body.clientWidth")
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        for n, top in enumerate(range(0, height, 4000)):
+            driver.set_window_size(1280, 4000)
+            driver.execute_script(f"window.scrollTo(0, {top})")
+            driver.save_screenshot(str(shots / f"demo-{n:02d}.png"))
+        plotted = driver.find_elements("css selector", ".main-svg")
+    finally:
+        driver.quit()
+    assert not errors, errors
+    assert not too_wide, "the demo's report is wider than the page"
+    assert plotted, "the interactive sunbursts did not render"
