@@ -90,7 +90,8 @@ def test_the_pick_is_seeded():
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("demo")
-    res = subprocess.run([sys.executable, "-m", "forumkit", "demo", "--workdir", str(workdir), "-q"],
+    res = subprocess.run([sys.executable, "-m", "forumkit", "demo", "--workdir", str(workdir), "-q",
+                          "--stop-after", "sample"],
                          capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
     assert res.returncode == 0, res.stderr
     return workdir / "sample.db"

@@ -122,7 +122,8 @@ def store(built):
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("demo")
-    done = subprocess.run([sys.executable, "-m", "forumkit", "demo", "--workdir", str(workdir), "-q"],
+    done = subprocess.run([sys.executable, "-m", "forumkit", "demo", "--workdir", str(workdir), "-q",
+                           "--stop-after", "sample"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return workdir / "sample.db"

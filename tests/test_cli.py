@@ -259,11 +259,16 @@ def test_stats_describes_the_store(scraped):
 
 @pytest.mark.slow
 def test_demo_runs_offline_on_the_shipped_sample(tmp_path):
-    res = forumkit("demo", "--workdir", str(tmp_path / "demo"), "-q")
+    """The demo's first stages, twice in one folder (tests/test_readme.py runs the whole demo as written)."""
+    res = forumkit("demo", "--workdir", str(tmp_path / "demo"), "-q", "--stop-after", "sample")
     assert res.returncode == 0, res.stderr
-    res = forumkit("demo", "--workdir", str(tmp_path / "demo"), "-q")  # again, in the same folder
+    res = forumkit("demo", "--workdir", str(tmp_path / "demo"), "-q", "--stop-after", "sample")  # again
     assert res.returncode == 0, res.stderr
-    assert "by forum category" in res.stdout and (tmp_path / "demo" / "report" / "index.html").exists()
+    lines = res.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:3]] == ["[1/3] scrape", "[2/3] hub", "[3/3] sample"], res.stdout
+    assert (tmp_path / "demo" / "sample-demo.csv").exists() and (tmp_path / "demo" / "label-config.xml").exists()
+    wrong = forumkit("demo", "--workdir", str(tmp_path / "demo"), "--stop-after", "coding")
+    assert wrong.returncode == 2 and "unknown stage 'coding'" in wrong.stderr and "Traceback" not in wrong.stderr
     with sqlite3.connect(tmp_path / "demo" / "sample.db") as con:
         topics = con.execute("SELECT count(*) FROM topics").fetchone()[0]
         months = con.execute("SELECT count(DISTINCT substr(created_at, 1, 7)) FROM topics").fetchone()[0]

@@ -76,10 +76,14 @@ def test_the_wheel_installs_in_a_fresh_venv_and_runs_the_demo(wheel, tmp_path):
 
     elsewhere = tmp_path / "study"
     elsewhere.mkdir()
-    res = _run([str(forumkit), "demo", "-q"], cwd=elsewhere)
+    # Up to the suggestions: the shipped data (forum snapshot, static model, MiniLM) load from the wheel.
+    res = _run([str(forumkit), "demo", "-q", "--stop-after", "suggest"], cwd=elsewhere)
     demo = elsewhere / "forumkit-work" / "demo"
-    assert (demo / "report" / "index.html").exists() and (demo / "label-config.xml").exists()
-    assert "--codebook hf-challenges" in res.stdout and "--codebook hf-benefits" in res.stdout
+    assert (demo / "suggestions.csv").exists() and (demo / "topics" / "topics.csv").exists(), res.stdout
+    assert (demo / "label-config.xml").exists() and "[5/5] suggest" in res.stdout
+    key = _run([str(python), "-c", "from forumkit.demo.coders import load_coding_key; print(len(load_coding_key().codes))"],
+               cwd=elsewhere).stdout
+    assert int(key) == 305, "the simulated coders' key did not come with the wheel"
     with sqlite3.connect(demo / "sample.db") as con:
         assert con.execute("SELECT count(*) FROM topics").fetchone()[0] >= 200
     listed = _run([str(forumkit), "codebook", "list"], cwd=elsewhere).stdout

@@ -27,6 +27,7 @@ import pytest
 from forumkit.coding.codebook import load_codebook, resolve_codebook, taxonomy_name
 from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.fakes.hub import FakeHub, generate_models
+from .demo_checks import check_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -143,7 +144,21 @@ def code_in_the_browser(clone: Path) -> None:
                  "value": {"taxonomy": [path]}}])
 
 
+def demo_as_a_new_user_runs_it(clone: Path) -> None:
+    """The README's first command ran the whole study: check its numbers against the coding key, look at the
+    report, and stop the Label Studio the demo left running for the user."""
+    demo = clone / "forumkit-work" / "demo"
+    try:
+        check_demo(demo)
+    finally:
+        from forumkit.coding.studio.server import stop
+
+        stop(demo / "studio")
+
+
 AFTER: dict[str, Callable[[Path], None]] = {
+    "python3 -m venv .venv && .venv/bin/pip install -q torch==2.13.0 && .venv/bin/pip install -q -e . && "
+    ".venv/bin/forumkit demo": demo_as_a_new_user_runs_it,
     "forumkit studio push --db hf.db --sample round1 --codebook hf-challenges --codebook hf-benefits --coders 2 "
     "--suggestions suggestions.csv":
         code_in_the_browser,

@@ -39,7 +39,7 @@ def chromium() -> tuple[str, str]:
 def report_dir(tmp_path_factory) -> Path:
     """The demo store, a coded table for 120 of its topics, and the report of both."""
     work = tmp_path_factory.mktemp("report")
-    assert forumkit("demo", "--workdir", str(work / "demo"), "-q").returncode == 0
+    assert forumkit("demo", "--workdir", str(work / "demo"), "-q", "--stop-after", "sample").returncode == 0
     db = work / "demo" / "sample.db"
     book = load_codebook(ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml")
     codes = [code.id for _, code in book.codes()]

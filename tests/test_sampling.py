@@ -29,7 +29,7 @@ def forumkit(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("demo")
-    res = forumkit("demo", "--workdir", str(workdir), "-q")
+    res = forumkit("demo", "--workdir", str(workdir), "-q", "--stop-after", "sample")
     assert res.returncode == 0, res.stderr
     return workdir / "sample.db"
 

@@ -124,10 +124,25 @@ class Studio:
             for task_id in task_ids:
                 self._sdk.tasks.delete(id=task_id)
 
+    def delete_project(self, project_id: int) -> None:
+        """Delete a project with its tasks and annotations (the demo clears its own server's earlier run)."""
+        with self._call(f"delete project {project_id}"):
+            self._sdk.projects.delete(id=project_id)
+
     def users(self) -> dict[int, str]:
         """user id -> e-mail, to name the coder of each annotation."""
         with self._call("list users"):
             return {int(u.id): (u.email or u.username or str(u.id)) for u in self._sdk.users.list()}
+
+    def annotate(self, task_id: int, *, user: int, result: list[dict], lead_time: float | None = None,
+                 prediction: int | None = None) -> int:
+        """Submit an annotation of ``task_id`` as ``user`` (an admin token may); ``prediction`` is the one it
+        started from. Returns the annotation's id."""
+        extra: dict[str, Any] = {} if prediction is None else {"parent_prediction": prediction}
+        with self._call(f"annotate task {task_id}"):
+            made = self._sdk.annotations.create(id=task_id, completed_by=user, result=result, lead_time=lead_time,
+                                                **extra)
+        return int(made.id)
 
     @property
     def sdk(self) -> LabelStudio:
