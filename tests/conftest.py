@@ -126,3 +126,35 @@ def _diff(got: dict, want: dict) -> dict:
 
 def paths(server, prefix: str = "") -> list[str]:
     return [r.path for r in server.requests if r.path.startswith(prefix)]
+
+
+# -- Shared expensive setup (one per session) ---------------------------------------------------------------
+# Several modules read the store `forumkit demo` builds; one demo run serves them all (each test copies the
+# store before writing to it). Commands whose process-level behaviour a test does not check (signals, the
+# environment of a fresh interpreter, a working folder) run in this process through `cli`, which spares an
+# interpreter start and the command line's imports per call.
+
+@pytest.fixture(scope="session")
+def demo_workdir(tmp_path_factory) -> Path:
+    """The folder of one `forumkit demo` run (sample.db, the exports, the report); read it, never write to it."""
+    workdir = tmp_path_factory.mktemp("demo")
+    done = subprocess.run([sys.executable, "-m", "forumkit", "demo", "--workdir", str(workdir), "-q"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return workdir
+
+
+def cli(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the `forumkit` command in this process: the exit status, stdout and stderr apart, as from a process.
+
+    Rich wraps at 80 columns here (no terminal): compare long lines with their whitespace collapsed.
+    """
+    from typer.testing import CliRunner
+
+    from forumkit.cli import app
+
+    argv = [str(a) for a in args]
+    res = CliRunner().invoke(app, argv, env=env, terminal_width=200)
+    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return subprocess.CompletedProcess(["forumkit", *argv], res.exit_code, res.stdout, res.stderr)
