@@ -6,6 +6,7 @@ with a message that names the missing path.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sqlite3
@@ -144,17 +145,46 @@ def demo_workdir(tmp_path_factory) -> Path:
     return workdir
 
 
-def cli(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+class _StderrLog(logging.StreamHandler):
+    """A log handler that writes to whatever sys.stderr is when a record comes (the runner swaps it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def cli(*args: object, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the `forumkit` command in this process: the exit status, stdout and stderr apart, as from a process.
 
-    Rich wraps at 80 columns here (no terminal): compare long lines with their whitespace collapsed.
+    Rich wraps at 80 columns here (no terminal): compare long lines with their whitespace collapsed. ``env``
+    reaches what reads os.environ while the command runs, not what a library read once at its import.
     """
     from typer.testing import CliRunner
 
     from forumkit.cli import app
 
     argv = [str(a) for a in args]
-    res = CliRunner().invoke(app, argv, env=env, terminal_width=200)
+    before = Path.cwd()
+    handler = _StderrLog()  # what forumkit.cli.main sets up: warnings as lines on stderr, where a test sees them
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    logging.getLogger().addHandler(handler)
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        res = CliRunner().invoke(app, argv, env=env, terminal_width=200)
+    finally:
+        os.chdir(before)
+        logging.getLogger().removeHandler(handler)
     if res.exception is not None and not isinstance(res.exception, SystemExit):
         raise res.exception
     return subprocess.CompletedProcess(["forumkit", *argv], res.exit_code, res.stdout, res.stderr)
+
+
+def scrape_here(url: str, db: Path, *args: str) -> subprocess.CompletedProcess:
+    """`forumkit scrape` with scrape_cli's options, in this process (for tests that need no process of its own)."""
+    return cli("scrape", url, "--db", db, "--rate", "0", "-q", "--backoff", "0.05", *args)
