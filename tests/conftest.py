@@ -160,8 +160,8 @@ class _StderrLog(logging.StreamHandler):
 def cli(*args: object, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the `forumkit` command in this process: the exit status, stdout and stderr apart, as from a process.
 
-    Rich wraps at 80 columns here (no terminal): compare long lines with their whitespace collapsed. ``env``
-    reaches what reads os.environ while the command runs, not what a library read once at its import.
+    Rich reads COLUMNS while it prints (80 without it, as in a process with no terminal). ``env`` reaches what
+    reads os.environ while the command runs, not what a library read once at its import.
     """
     from typer.testing import CliRunner
 

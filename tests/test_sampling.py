@@ -23,7 +23,7 @@ from .conftest import cli
 
 def forumkit(*args: str) -> subprocess.CompletedProcess:
     """The `forumkit` command, in this process (tests/conftest.py: cli)."""
-    return cli(*args)
+    return cli(*args, env={"COLUMNS": "200"})
 
 
 @pytest.fixture(scope="session")
@@ -253,7 +253,7 @@ def test_cli_draws_saves_and_exports(db, tmp_path):
     res = forumkit("sample", "--db", str(db), "--name", "round1", "--strata", "period", "--period", "year",
                    "--seed", "7", "--out", str(csv))
     assert res.returncode == 0, res.stderr
-    assert "384.1/(1+383.1/289) = 165.2 -> 166" in " ".join(res.stdout.split())
+    assert "384.1/(1+383.1/289) = 165.2 -> 166" in res.stdout
     assert "2022" in res.stdout and "141" in res.stdout
     assert "saved sample 'round1'" in res.stderr
     table = pd.read_csv(csv)
