@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from forumkit.cli import app
 from forumkit.collect.discourse.client import DiscourseClient
 from forumkit.collect.discourse.crawl import Crawler
 from forumkit.fakes.discourse import FakeDiscourse, load_sample
 from forumkit.store import Store
+
+from .conftest import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -37,9 +37,9 @@ FILES = ("topics.csv", "topic_items.csv", "topic_words.csv", "topic_codes.csv", 
          "topics_by_quarter.csv", "topic_trends.csv")
 
 
-def forumkit(*args: str):
-    """The `forumkit` command in this process (exit code, stdout and stderr apart, as a user sees them)."""
-    return CliRunner().invoke(app, [str(a) for a in args], terminal_width=200)
+def forumkit(*args: object) -> subprocess.CompletedProcess:
+    """The `forumkit` command, in this process (tests/conftest.py: cli)."""
+    return cli(*args)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def work(tmp_path_factory) -> dict[str, Path]:
     shutil.copy(plain, db)
     res = forumkit("suggest", "topics", "--db", db, "--codebook", "hf-challenges", "--min-topic-size", "8",
                    "--seed", "0", "--out", work / "a")
-    assert res.exit_code == 0, res.output
+    assert res.returncode == 0, res.stderr
     assert "topics" in res.stdout and "outliers" in res.stdout
     return {"plain": plain, "db": db, "a": work / "a", "work": work}
 
@@ -177,10 +177,10 @@ def test_saved_model_reloads_offline(work, offline):
 
 def test_report_shows_topics_over_time_and_renders(work, tmp_path):
     plain = forumkit("report", "--db", str(work["plain"]), "--out", str(tmp_path / "plain"))
-    assert plain.exit_code == 0, plain.output
+    assert plain.returncode == 0, plain.stderr
     assert ">Topics over time</h2>" not in (tmp_path / "plain" / "index.html").read_text(encoding="utf-8")
     res = forumkit("report", "--db", str(work["db"]), "--period", "quarter", "--out", str(tmp_path / "report"))
-    assert res.exit_code == 0, res.output
+    assert res.returncode == 0, res.stderr
     page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
     assert ">Topics over time</h2>" in page and "Mann-Kendall trend tests of each topic" in page
     for name in ("topic_shares", "topic_items"):
@@ -234,7 +234,7 @@ def test_one_line_errors(work, tmp_path):
     ]
     for args, status, message in cases:
         res = forumkit("suggest", "topics", *args, "--out", str(tmp_path / "out"))
-        assert res.exit_code == status, (args, res.output)
+        assert res.returncode == status, (args, res.stderr)
         lines = res.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], (args, res.stderr)
     assert not (tmp_path / "out").exists()
