@@ -6,6 +6,7 @@ with a message that names the missing path.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -187,3 +188,65 @@ def wheel_venv(wheel, tmp_path_factory) -> WheelVenv:
     run_clean([str(python), "-m", "pip", "install", "-q", "torch==2.13.0"], cwd=base)
     run_clean([str(python), "-m", "pip", "install", "-q", str(wheel)], cwd=base)
     return WheelVenv(venv, python, venv / "bin" / "forumkit")
+
+
+# -- Shared expensive setup (one per session) ---------------------------------------------------------------
+# Several modules read the store `forumkit demo` builds; one demo run serves them all (each test copies the
+# store before writing to it). Commands whose process-level behaviour a test does not check (signals, the
+# environment of a fresh interpreter, a working folder) run in this process through `cli`, which spares an
+# interpreter start and the command line's imports per call.
+
+@pytest.fixture(scope="session")
+def demo_workdir(tmp_path_factory) -> Path:
+    """The folder of one `forumkit demo` run (sample.db, the exports, the report); read it, never write to it."""
+    workdir = tmp_path_factory.mktemp("demo")
+    done = subprocess.run([sys.executable, "-m", "forumkit", "demo", "--workdir", str(workdir), "-q",
+                           "--stop-after", "sample"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return workdir
+
+
+class _StderrLog(logging.StreamHandler):
+    """A log handler that writes to whatever sys.stderr is when a record comes (the runner swaps it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def cli(*args: object, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the `forumkit` command in this process: the exit status, stdout and stderr apart, as from a process.
+
+    Rich reads COLUMNS while it prints (80 without it, as in a process with no terminal). ``env`` reaches what
+    reads os.environ while the command runs, not what a library read once at its import.
+    """
+    from typer.testing import CliRunner
+
+    from forumkit.cli import app
+
+    argv = [str(a) for a in args]
+    before = Path.cwd()
+    handler = _StderrLog()  # what forumkit.cli.main sets up: warnings as lines on stderr, where a test sees them
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    logging.getLogger().addHandler(handler)
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        res = CliRunner().invoke(app, argv, env=env, terminal_width=200)
+    finally:
+        os.chdir(before)
+        logging.getLogger().removeHandler(handler)
+    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return subprocess.CompletedProcess(["forumkit", *argv], res.exit_code, res.stdout, res.stderr)
+
+
+def scrape_here(url: str, db: Path, *args: str) -> subprocess.CompletedProcess:
+    """`forumkit scrape` with scrape_cli's options, in this process (for tests that need no process of its own)."""
+    return cli("scrape", url, "--db", db, "--rate", "0", "-q", "--backoff", "0.05", *args)

@@ -3,10 +3,7 @@ of, not near-duplicates of each other, the same on every run, and saves them lik
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -88,13 +85,8 @@ def test_the_pick_is_seeded():
 # -- on a store -------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("demo")
-    res = subprocess.run([sys.executable, "-m", "forumkit", "demo", "--workdir", str(workdir), "-q",
-                          "--stop-after", "sample"],
-                         capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
-    assert res.returncode == 0, res.stderr
-    return workdir / "sample.db"
+def demo_db(demo_workdir) -> Path:
+    return demo_workdir / "sample.db"
 
 
 @pytest.fixture

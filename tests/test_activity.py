@@ -22,8 +22,6 @@ ones (P, R), so by default it is an empty month.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime, timezone
 
 import numpy as np
@@ -120,13 +118,8 @@ def store(built):
 
 
 @pytest.fixture(scope="session")
-def sample_db(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("demo")
-    done = subprocess.run([sys.executable, "-m", "forumkit", "demo", "--workdir", str(workdir), "-q",
-                           "--stop-after", "sample"],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    return workdir / "sample.db"
+def sample_db(demo_workdir):
+    return demo_workdir / "sample.db"
 
 
 def rows(frame: pd.DataFrame, category: str, column: str) -> list:

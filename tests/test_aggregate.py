@@ -9,7 +9,6 @@ test runs in its own process to measure that process's peak memory.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,7 +33,7 @@ from forumkit.errors import UsageError
 from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store, utcnow
 
-from .conftest import SHARED, needs_saner2024
+from .conftest import SHARED, cli, needs_saner2024
 
 ROOT = Path(__file__).resolve().parents[1]
 CODEBOOKS = ROOT / "forumkit" / "codebooks"
@@ -524,8 +523,8 @@ def test_file_dates_from_the_store(coded_store, tmp_path):
 # -- the command line ------------------------------------------------------------------------------------------------
 
 def forumkit(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "forumkit", "aggregate", *map(str, args)], capture_output=True,
-                          text=True, timeout=120, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    """`forumkit aggregate`, in this process (tests/conftest.py: cli)."""
+    return cli("aggregate", *args, cwd=ROOT)
 
 
 def test_cli_on_a_file(tmp_path):

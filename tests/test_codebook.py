@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from forumkit.coding.codebook import (TABLE_COLUMNS, Code, Codebook, CodebookErr
                                load_codebook, taxonomy_name, validate_codebook)
 from forumkit.errors import UsageError
 
-from .conftest import SHARED, needs_saner2024
+from .conftest import SHARED, cli, needs_saner2024
 
 ROOT = Path(__file__).resolve().parents[1]
 CHALLENGES_YAML = ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml"
@@ -58,8 +56,8 @@ BENEFIT_SUBCATEGORIES = {
 
 
 def forumkit(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "forumkit", *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    """The `forumkit` command, in this process (tests/conftest.py: cli)."""
+    return cli(*args)
 
 
 def norm(text: str | None) -> str:

@@ -19,7 +19,7 @@ from forumkit.errors import INTERRUPTED, ForumUnavailable, RobotsDisallowed
 from forumkit.fakes.discourse import FakeDiscourse, Fault
 from forumkit.store import Store
 
-from .conftest import assert_matches_truth, paths, scrape_cli, store_view
+from .conftest import assert_matches_truth, cli, paths, scrape_here, store_view
 
 
 def crawl(server, db, options=CrawlOptions(), **client_args):
@@ -144,7 +144,7 @@ def test_killed_crawls_resume_to_the_same_store(forum, tmp_path):
                 kills += 1
             proc.wait()
         assert kills >= 3, "the crawl finished too fast to be killed; raise the latency"
-        done = scrape_cli(srv.url, db)
+        done = scrape_here(srv.url, db)
         assert done.returncode == 0, done.stderr
     assert_matches_truth(db, forum)
     with sqlite3.connect(db) as con:
@@ -215,7 +215,7 @@ def test_bad_data_gives_one_line_error_naming_the_url(server, forum, tmp_path):
     for kind in ("truncated", "html"):
         server.clear_faults()
         server.add_fault(Fault(kind, path=r"^/latest", times=-1))
-        res = scrape_cli(server.url, db, "--retries", "1", "--max-topics", "5")
+        res = scrape_here(server.url, db, "--retries", "1", "--max-topics", "5")
         assert res.returncode == 1
         lines = [line for line in res.stderr.strip().splitlines() if line.strip()]
         assert len(lines) == 1, res.stderr
@@ -223,7 +223,7 @@ def test_bad_data_gives_one_line_error_naming_the_url(server, forum, tmp_path):
         assert "Traceback" not in res.stderr
         assert store_view(db)["posts"].keys() >= kept["posts"].keys()
     server.clear_faults()
-    assert scrape_cli(server.url, db, "--max-topics", "5").returncode == 0
+    assert scrape_here(server.url, db, "--max-topics", "5").returncode == 0
 
 
 def test_robots_txt_is_obeyed(server, forum, tmp_path):
@@ -238,9 +238,9 @@ def test_robots_txt_forbidding_topics_is_a_clear_error(server, tmp_path):
     with pytest.raises(RobotsDisallowed):
         crawl(server, tmp_path / "f.db", CrawlOptions(max_topics=2))
     assert not paths(server, "/t/")
-    res = scrape_cli(server.url, tmp_path / "f.db", "--max-topics", "2")
+    res = scrape_here(server.url, tmp_path / "f.db", "--max-topics", "2")
     assert res.returncode == 1 and "robots.txt" in res.stderr and "--ignore-robots" in res.stderr
-    assert scrape_cli(server.url, tmp_path / "f.db", "--max-topics", "2", "--ignore-robots").returncode == 0
+    assert scrape_here(server.url, tmp_path / "f.db", "--max-topics", "2", "--ignore-robots").returncode == 0
 
 
 def test_user_agent_is_descriptive(server, tmp_path):
@@ -290,7 +290,7 @@ def test_ctrl_c_stops_cleanly_and_resumes(forum, tmp_path):
         assert [line for line in stderr.splitlines() if line.strip()] == [INTERRUPTED], stderr
         with sqlite3.connect(db) as con:  # stopped mid-crawl: the run stays open, to resume
             assert con.execute("SELECT count(*) FROM crawl_runs WHERE status = 'running'").fetchone()[0] == 1
-        done = scrape_cli(srv.url, db)
+        done = scrape_here(srv.url, db)
         assert done.returncode == 0, done.stderr
     assert_matches_truth(db, forum)
 
@@ -317,8 +317,7 @@ def test_parse_fallbacks_are_kept_counted_and_shown(forum, tmp_path):
     swallowed = forum.add_post(topic, author, "<p class='x>an attribute quote never closed</p><p>after</p>")
     db = tmp_path / "p.db"
     with FakeDiscourse(forum) as srv:
-        res = subprocess.run([sys.executable, "-m", "forumkit", "scrape", srv.url, "--db", str(db), "--rate", "0"],
-                             capture_output=True, text=True, timeout=300)
+        res = cli("scrape", srv.url, "--db", db, "--rate", "0")
     assert res.returncode == 0, res.stderr
     assert "posts stored (2 with HTML the parser could not read" in " ".join(res.stderr.split())
     with sqlite3.connect(db) as con:
@@ -326,8 +325,7 @@ def test_parse_fallbacks_are_kept_counted_and_shown(forum, tmp_path):
         texts = dict(con.execute("SELECT id, text FROM posts WHERE id IN (?, ?)", (deep, swallowed)))
     assert set(flagged) == {deep, swallowed} and "2048" in flagged[deep]
     assert texts == {deep: "nested too deep still kept", swallowed: "an attribute quote never closed after"}
-    stats = subprocess.run([sys.executable, "-m", "forumkit", "stats", "--db", str(db)], capture_output=True,
-                           text=True, timeout=120)
+    stats = cli("stats", "--db", db)
     assert stats.returncode == 0, stats.stderr
     assert "2 posts with HTML the parser could not read" in " ".join(stats.stdout.split())
 
@@ -354,7 +352,7 @@ def test_user_model_list_adds_mentions(forum, tmp_path):
     models = tmp_path / "models.txt"
     models.write_text("zephyr\n")
     with FakeDiscourse(forum) as srv:
-        res = scrape_cli(srv.url, tmp_path / "m.db", "--models", str(models))
+        res = scrape_here(srv.url, tmp_path / "m.db", "--models", str(models))
     assert res.returncode == 0, res.stderr
     with sqlite3.connect(tmp_path / "m.db") as con:
         (count,) = con.execute("SELECT sum(in_text) FROM model_mentions WHERE model = 'zephyr'").fetchone()
@@ -391,7 +389,7 @@ def test_recheck_reads_every_post_of_a_recent_topic(server, forum, tmp_path):
 
 
 def test_a_url_without_scheme_is_a_usage_error(tmp_path):
-    res = scrape_cli("discuss.huggingface.co", tmp_path / "x.db")
+    res = scrape_here("discuss.huggingface.co", tmp_path / "x.db")
     assert res.returncode == 2 and "is not a forum URL" in res.stderr and "https://" in res.stderr
     assert not (tmp_path / "x.db").exists() or sqlite3.connect(tmp_path / "x.db").execute(
         "SELECT count(*) FROM forums").fetchone()[0] == 0

@@ -20,6 +20,8 @@ from forumkit.fakes.hub import PLACEHOLDER, FakeHub, Fault, generate_models
 from forumkit.collect.hub import HubClient, HubCollector, HubOptions, HubRefused, HubUnavailable, parse_model
 from forumkit.store import Store
 
+from .conftest import cli
+
 FLAGS = ("created_known", "has_card", "has_metrics", "has_model_index")
 LISTS = ("base_models", "tags", "languages", "datasets")
 
@@ -43,11 +45,14 @@ def collect(hub: FakeHub, db: Path, options: HubOptions = HubOptions(), **client
 
 def hub_cli(db: Path, *args: str, endpoint: str | None = None, env: dict | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess:
-    """`forumkit hub crawl` as a user runs it, in its own process."""
-    cmd = [sys.executable, "-m", "forumkit", "hub", "crawl", "--db", str(db), "--rate", "0", "-q", "--backoff", "0.01",
+    """`forumkit hub crawl` as a user runs it: in its own process when ``env`` matters (the Hub client reads
+    HF_ENDPOINT once, at import), else in this one (tests/conftest.py: cli)."""
+    cmd = ["hub", "crawl", "--db", str(db), "--rate", "0", "-q", "--backoff", "0.01",
            *(["--endpoint", endpoint] if endpoint else []), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+    if env is None:
+        return cli(*cmd)
+    return subprocess.run([sys.executable, "-m", "forumkit", *cmd], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1", **env})
 
 
 def stored(db: Path) -> dict[str, dict]:
@@ -376,8 +381,7 @@ def test_export_round_trips(hub, tmp_path, fmt):
     db = tmp_path / "h.db"
     collect(hub, db)
     out = tmp_path / f"models.{fmt}"
-    res = subprocess.run([sys.executable, "-m", "forumkit", "hub", "export", "--db", str(db), "--format", fmt,
-                          "--out", str(out)], capture_output=True, text=True, timeout=120)
+    res = cli("hub", "export", "--db", db, "--format", fmt, "--out", out)
     assert res.returncode == 0, res.stderr
     frame = {"parquet": pd.read_parquet, "csv": pd.read_csv,
              "jsonl": lambda p: pd.read_json(p, lines=True, dtype=False)}[fmt](out)
@@ -391,5 +395,4 @@ def test_export_round_trips(hub, tmp_path, fmt):
         assert bool(record["has_card"]) == want["has_card"] and bool(record["created_known"]) == want["created_known"]
     if fmt != "csv":
         assert frame["has_card"].dtype == bool and frame["created_known"].dtype == bool
-    assert subprocess.run([sys.executable, "-m", "forumkit", "hub", "export", "--db", str(tmp_path / "nope.db"),
-                           "--out", str(out)], capture_output=True, text=True).returncode == 1
+    assert cli("hub", "export", "--db", tmp_path / "nope.db", "--out", out).returncode == 1

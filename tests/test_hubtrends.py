@@ -3,9 +3,7 @@ tables reproduced from per-model rows, the forum beside the Hub on a scraped fak
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +22,7 @@ from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store
 from forumkit.analysis.trends import trend_table
 
-from .conftest import needs_saner2024
+from .conftest import cli, needs_saner2024
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "saner2024"
 HUB = "https://huggingface.co"
@@ -387,8 +385,7 @@ def test_report_has_a_hub_section(forum_and_hub, tmp_path):
 
 def test_cli_hub_trends(forum_and_hub, tmp_path):
     def forumkit(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "forumkit", "hub", "trends", "--db", str(forum_and_hub), *args],
-                              capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+        return cli("hub", "trends", "--db", forum_and_hub, *args, env={"COLUMNS": "200"})
 
     done = forumkit("--top", "3", "--period", "quarter", "--out", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr

@@ -8,9 +8,6 @@ the REFI-QDA Project schema 1.0 and read back with pyrefiqda, an independent par
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,6 +24,8 @@ from forumkit.errors import UsageError
 from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.coding.qdpx import NAMESPACE, build_qdpx, export_qdpx
 from forumkit.store import Store, utcnow
+
+from .conftest import cli
 
 CODEBOOKS = Path(__file__).resolve().parents[1] / "forumkit" / "codebooks"
 CREATED = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
@@ -289,16 +288,13 @@ def test_errors_are_usage_errors_with_a_hint(coded, tmp_path):
 
 def test_cli_writes_a_valid_qdpx_and_reports_errors_on_one_line(coded, tmp_path):
     db, _, _ = coded
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     out = tmp_path / "study.qdpx"
-    ok = subprocess.run([sys.executable, "-m", "forumkit", "export", "qdpx", "--db", str(db), "--project", "1",
-                         "--out", str(out)], capture_output=True, text=True, timeout=60, env=env)
+    ok = cli("export", "qdpx", "--db", db, "--project", "1", "--out", out)
     assert ok.returncode == 0, ok.stderr
     assert "3 sources, 6 codings by 3 coders" in ok.stderr
     with zipfile.ZipFile(out) as archive:
         SCHEMA.assertValid(etree.fromstring(archive.read("project.qde")))
-    bad = subprocess.run([sys.executable, "-m", "forumkit", "export", "qdpx", "--db", str(db), "--project", "1",
-                          "--out", str(tmp_path / "study.xml")], capture_output=True, text=True, timeout=60, env=env)
+    bad = cli("export", "qdpx", "--db", db, "--project", "1", "--out", tmp_path / "study.xml")
     assert bad.returncode == 2
     lines = bad.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and ".qdpx" in lines[0]

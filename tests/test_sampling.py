@@ -6,10 +6,8 @@ Stores come from the real scraper: `forumkit demo` scrapes the shipped forum sna
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -20,18 +18,17 @@ from forumkit.coding.sampling import (SampleDesign, allocate, cochran_size, draw
                                period_labels, sample_table, save_sample)
 from forumkit.store import Store
 
+from .conftest import cli
+
 
 def forumkit(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "forumkit", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"})
+    """The `forumkit` command, in this process (tests/conftest.py: cli)."""
+    return cli(*args, env={"COLUMNS": "200"})
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("demo")
-    res = forumkit("demo", "--workdir", str(workdir), "-q", "--stop-after", "sample")
-    assert res.returncode == 0, res.stderr
-    return workdir / "sample.db"
+def demo_db(demo_workdir) -> Path:
+    return demo_workdir / "sample.db"
 
 
 @pytest.fixture

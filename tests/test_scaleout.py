@@ -10,9 +10,7 @@ the whole test run (starting it takes most of a minute on a busy machine).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +32,8 @@ from forumkit.errors import UsageError
 from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store, utcnow
 
+from .conftest import cli
+
 ROOT = Path(__file__).resolve().parents[1]
 CODEBOOK_FILE = ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml"
 CHALLENGES = load_codebook(CODEBOOK_FILE)
@@ -41,8 +41,8 @@ CODERS = ("alice@lab.test", "bob@lab.test", "carol@lab.test")
 
 
 def forumkit(*args: str | Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "forumkit", *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    """The `forumkit` command, in this process (tests/conftest.py: cli)."""
+    return cli(*args, cwd=ROOT)
 
 
 def crawl(db: Path, seed: int) -> str:

@@ -35,6 +35,7 @@ from forumkit.coding.studio.render import render_items
 from forumkit.errors import StoreError
 from forumkit.store import Store
 
+from .conftest import cli
 from .studio_fixtures import VENV, copy_template, studio, studio_template  # noqa: F401  (fixtures)
 from .test_studio import (BENEFITS, CHALLENGES, ROOT, annotate, exported, forum_db, forumkit,  # noqa: F401
                           leaf_codes, new_coder, one_error_line, topic_ids)
@@ -64,6 +65,12 @@ def items_csv(path: Path, items: list[int]) -> Path:
 
 
 # -- crash-safe push -------------------------------------------------------------------------------------------------
+
+def here(*args: str, token: str | None = None) -> subprocess.CompletedProcess:
+    """The `forumkit` command in this process (tests/conftest.py: cli), the token in its environment or none there;
+    the tests of secrets, working folders and processes run it in its own process (test_studio.forumkit)."""
+    return cli(*args, env={"FORUMKIT_STUDIO_TOKEN": token})
+
 
 def kill_when(proc: subprocess.Popen, ready: Callable[[], bool], timeout: float = 180.0) -> bool:
     """SIGKILL ``proc`` as soon as ``ready()``; False if it ended first."""
@@ -231,7 +238,7 @@ def test_pull_pages_through_tasks_and_equals_the_unpaged_export(studio, forum_db
     assert {row[:4] + (row[6],) for row in whole[0]} == truth and len(whole[0]) == len(truth) == 34
     assert len(whole[1]) == paged.codes == 20 + 2 * 13  # coder A: one code on each item; B: two on 13 items
 
-    res = forumkit("studio", "pull", "--db", str(db), "--project", str(result.project), "--url", studio.url,
+    res = here("studio", "pull", "--db", str(db), "--project", str(result.project), "--url", studio.url,
                    "--page-size", "7", token=studio.login().token)
     assert res.returncode == 0 and "34 annotations on 20 items" in flat(res.stdout), res.stdout + res.stderr
     assert stored() == whole
@@ -256,7 +263,7 @@ def test_a_missing_codebook_snapshot_stops_every_reader_with_one_error(studio, f
     assert str(one.value) == str(other.value) and f"codebook {BENEFITS.id} {BENEFITS.version}" in str(one.value)
     for command in (["studio", "pull", "--db", str(db), "--project", str(result.project), "--url", studio.url],
                     ["aggregate", "--db", str(db), "--project", str(result.project), "--out", str(tmp_path / "a.csv")]):
-        line = one_error_line(forumkit(*command, token=studio.login().token))
+        line = one_error_line(here(*command, token=studio.login().token))
         assert f"codebook {BENEFITS.id} {BENEFITS.version} of project {result.project} is missing" in line
 
 
@@ -289,11 +296,11 @@ def test_a_task_without_item_id_is_a_one_line_error(studio, forum_db, tmp_path):
     items = items_csv(tmp_path / "items.csv", topic_ids(forum_db, 3))
     push_cmd = ["studio", "push", "--db", str(db), "--items", str(items), "--codebook", GOOD, "--title", "foreign",
                 "--url", studio.url]
-    assert forumkit(*push_cmd, token=token).returncode == 0
+    assert here(*push_cmd, token=token).returncode == 0
     project_id = next(int(p.id) for p in client.sdk.projects.list(page_size=100) if p.title == "foreign")
     foreign = client.sdk.tasks.create(project=project_id, data={"html": "<p>made by hand</p>"})
     for command in (["studio", "pull", "--db", str(db), "--url", studio.url], push_cmd):
-        line = one_error_line(forumkit(*command, token=token))
+        line = one_error_line(here(*command, token=token))
         assert f"task {foreign.id} of Label Studio project {project_id} has no item_id" in line
 
 
@@ -310,10 +317,10 @@ def test_a_damaged_login_or_server_file_is_a_one_line_error(studio, forum_db, tm
                 ["studio", "login", "--workdir", str(workdir)],
                 ["studio", "up", "--workdir", str(workdir), "--venv", str(VENV)]]
     for command in commands:
-        line = one_error_line(forumkit(*command))
+        line = one_error_line(here(*command))
         assert f"the Label Studio login file {workdir / 'login.json'} is damaged" in line
     (workdir / "server.json").write_text("[1, 2")
-    line = one_error_line(forumkit("studio", "pull", "--db", str(forum_db), "--workdir", str(workdir)))
+    line = one_error_line(here("studio", "pull", "--db", str(forum_db), "--workdir", str(workdir)))
     assert f"{workdir / 'server.json'} is damaged" in line
 
 

@@ -22,7 +22,7 @@ from forumkit.coding.suggest.corpus import Corpus
 from forumkit.coding.suggest.levels import level_codes, to_level
 from forumkit.store import Store
 
-from .conftest import scrape_cli
+from .conftest import scrape_here
 from .themed import themed_items
 
 CH = load_codebook("hf-challenges")
@@ -149,7 +149,7 @@ def test_conformal_sets_match_crepes_and_coverage_holds():
 @pytest.fixture
 def scraped(server, tmp_path):
     db = tmp_path / "forum.db"
-    res = scrape_cli(server.url, db)
+    res = scrape_here(server.url, db)
     assert res.returncode == 0, res.stderr
     return db
 

@@ -15,7 +15,6 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import krippendorff
@@ -37,6 +36,7 @@ from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store
 from forumkit.store.studio import PulledAnnotation, PulledCode, Snapshot, SuggestedCode
 
+from .conftest import cli
 from .studio_fixtures import studio, studio_template  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
@@ -65,9 +65,8 @@ def topic_ids(db: Path, n: int, skip: int = 0) -> list[int]:
 
 
 def forumkit(*args: str, token: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "FORUMKIT_STUDIO_TOKEN": token}
-    return subprocess.run([sys.executable, "-m", "forumkit", *args], capture_output=True, text=True, timeout=600,
-                          env=env)
+    """The `forumkit` command, in this process (tests/conftest.py: cli), the token in its environment."""
+    return cli(*args, env={"FORUMKIT_STUDIO_TOKEN": token})
 
 
 def one_error_line(res: subprocess.CompletedProcess) -> str:
