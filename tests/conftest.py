@@ -198,7 +198,8 @@ def wheel_venv(wheel, tmp_path_factory) -> WheelVenv:
 
 @pytest.fixture(scope="session")
 def demo_workdir(tmp_path_factory) -> Path:
-    """The folder of one `forumkit demo` run (sample.db, the exports, the report); read it, never write to it."""
+    """The folder of one `forumkit demo --stop-after sample` run (sample.db, the exports, the sample); read it,
+    never write to it."""
     workdir = tmp_path_factory.mktemp("demo")
     done = subprocess.run([sys.executable, "-m", "forumkit", "demo", "--workdir", str(workdir), "-q",
                            "--stop-after", "sample"],
