@@ -243,7 +243,7 @@ def test_save_load_replace(store):
     assert [(s.name, s.unit, s.items) for s in list_samples(store)] == [("round1", "topic", 10), ("round2", "post", 5)]
     with pytest.raises(UsageError, match="no sample named 'round3'") as caught:
         load_sample(store, "round3")
-    assert caught.value.one_line().endswith("saved samples: round1, round2")
+    assert caught.value.one_line().endswith("or use one of: round1, round2")
 
 
 # -- command line -------------------------------------------------------------------------------------------------

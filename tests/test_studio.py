@@ -22,7 +22,7 @@ from forumkit.collect.discourse.client import DiscourseClient
 from forumkit.collect.discourse.crawl import Crawler
 from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store
-from forumkit.coding.studio import Studio, StudioError
+from forumkit.coding.studio import Login, Studio, StudioError
 from forumkit.coding.studio.pull import pull
 from forumkit.coding.studio.push import push
 
@@ -108,6 +108,9 @@ def test_push_two_coders_pull_and_agreement(studio, forum_db, tmp_path):
     assert taxonomy_paths == {tuple(c.id for c in CHALLENGES.path_of(codes[0])),
                               tuple(c.id for c in BENEFITS.path_of(codes[3]))}
     assert all("<script" not in t["data"]["html"] and "onerror" not in t["data"]["html"] for t in on_server.values())
+    top = {item: (CHALLENGES.path_of(code)[-1].name, score) for item, code, score in ((items[0], codes[0], 0.9),
+                                                                                       (items[1], codes[1], 0.7))}
+    check_data_manager(client, studio.login(), forum_db, result.project_id, on_server, tmp_path, top=top)
 
     # Two coders code the 8 topics; coder B names codes by name (paths of names), coder A by id.
     a_id, a_mail = new_coder(client)
@@ -181,6 +184,72 @@ def test_push_two_coders_pull_and_agreement(studio, forum_db, tmp_path):
     assert categories["n_items"].max() == len(items)
 
 
+SHOWN = {"tasks:id", "tasks:total_annotations", "tasks:annotators", "tasks:data.title", "tasks:data.category",
+         "tasks:data.created", "tasks:data.posts", "tasks:data.accepted_answer", "tasks:data.top_code",
+         "tasks:data.top_score"}
+
+
+def check_data_manager(client: Studio, login: Login, db: Path, project_id: int, on_server: dict[int, dict],
+                       tmp_path: Path, top: dict[int, tuple[str, float]]) -> None:
+    """Each task carries plain fields, and the project's Data Manager tab lists them (not the HTML) as columns."""
+    with sqlite3.connect(db) as con:
+        want = {tid: {"title": title, "category": category or "", "created": created[:10], "posts": n,
+                      "accepted_answer": "yes" if accepted else "no"}
+                for tid, title, category, created, n, accepted in con.execute(
+                    "SELECT t.id, t.title, c.name, t.created_at, COUNT(p.id), COALESCE(MAX(p.accepted_answer), 0)"
+                    " FROM topics t LEFT JOIN categories c ON c.id = t.category_id LEFT JOIN posts p"
+                    " ON p.topic_id = t.id AND p.post_type = 1 AND p.removed_at IS NULL GROUP BY t.id")}
+    for item, task in on_server.items():
+        data = task["data"]
+        assert {k: data[k] for k in want[item]} == want[item]
+        assert (data["top_code"], data["top_score"]) == top.get(item, ("", None))
+    assert {w["accepted_answer"] for i, w in want.items() if i in on_server} == {"yes", "no"}  # both cases pushed
+
+    views = client.views(project_id)
+    assert [v["data"]["title"] for v in views] == ["Coding queue"]
+    hidden = views[0]["data"]["hiddenColumns"]
+    present = set(client.data_manager_columns(project_id))
+    assert {"tasks:data.html", "tasks:data.suggestions"} <= set(hidden["explore"]) & set(hidden["labeling"])
+    assert present - set(hidden["explore"]) == SHOWN
+    assert views[0]["data"]["columnsDisplayType"]["tasks:data.posts"] == "Number"
+
+    headers = data_manager_headers(client.url, login, project_id, tmp_path / "data-manager.png")
+    assert {"title", "category", "created", "posts", "accepted_answer", "top_code", "top_score"} <= set(headers)
+    assert "html" not in headers and "suggestions" not in headers
+
+
+def data_manager_headers(url: str, login: Login, project_id: int, shot: Path) -> list[str]:
+    """Log in as the admin through Label Studio's login form, open the project's Data Manager in headless
+    Chromium, save a screenshot to ``shot``; the column headers of its task list."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", f"--user-data-dir={shot.parent / 'profile'}",
+                 "--window-size=1600,800"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    try:
+        driver.get(f"{url}/user/login")
+        driver.find_element(By.NAME, "email").send_keys(login.email)
+        driver.find_element(By.NAME, "password").send_keys(login.password)
+        driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        WebDriverWait(driver, 60).until(lambda d: "/user/login" not in d.current_url)
+        driver.get(f"{url}/projects/{project_id}/data")
+        read = "return Array.from(document.querySelectorAll('.lsf-th-content')).map(e => e.innerText.trim())"
+        WebDriverWait(driver, 90).until(lambda d: "top_score" in d.execute_script(read))
+        headers = driver.execute_script(read)
+        driver.save_screenshot(str(shot))
+    finally:
+        driver.quit()
+    assert shot.stat().st_size > 20_000
+    return headers
+
+
 def test_three_coders_and_fleiss(studio, forum_db):
     client = Studio(studio.url, studio.login().token)
     items = topic_ids(forum_db, 12)[8:12]
@@ -233,6 +302,10 @@ def test_pushing_twice_adds_no_duplicates(studio, forum_db):
         pull(store, client, first.project)
         rows = annotation_rows(store, first.project)
     assert set(rows["code_id"].dropna()) == set(chosen)
+    # pushing again kept forumkit's one Data Manager tab; without suggestions it has no suggestion columns
+    views = client.views(first.project_id)
+    assert [v["data"]["title"] for v in views] == ["Coding queue"]
+    assert not {"tasks:data.top_code", "tasks:data.suggestions"} & set(client.data_manager_columns(first.project_id))
 
 
 def test_posts_as_the_unit_of_coding(studio, forum_db):

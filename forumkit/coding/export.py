@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forumkit.collect.export import TABLES, export_table, write_frame
-from forumkit.errors import UsageError
+from forumkit.errors import StoreError, UsageError
 from forumkit.store import Store
 
 __all__ = ["CODED", "EXPORTS", "ExportResult", "export_dataset"]
@@ -54,6 +54,9 @@ def export_dataset(store: Store, what: str, path: str | Path, *, format: str = "
         result = export_qdpx(store, path, project)
         return ExportResult(what, path, result.sources, codings=result.selections, coders=result.users)
     if what in TABLES:
+        if not store.counts()["topics"]:  # an empty file would look like a forum without posts
+            raise StoreError(f"{store.path} holds no topics", hint="scrape a forum into it first: forumkit scrape URL "
+                                                                   "--db PATH")
         return ExportResult(what, path, export_table(store, what, format, path, html=html))
     from forumkit.coding.coded import annotation_rows, coded_items
 

@@ -197,7 +197,11 @@ class PoliteClient:
             tries = self.retries + 1
             if exc.bad_body:
                 raise self.bad_response(f"{url} returned {exc} ({tries} tries)", url=url, status=exc.status) from exc
-            raise self.unavailable(f"{url} failed: {exc} ({tries} tries)", url=url, status=exc.status) from exc
+            no_answer = exc.status is None  # no connection at all: a wrong host or port, or no network
+            raise self.unavailable(f"{url} failed: {exc} ({tries} tries)", url=url, status=exc.status,
+                                   hint=f"check the URL and the network connection (or proxy) to {self.base_url}, "
+                                        f"then run the same command again: nothing stored was lost"
+                                   if no_answer else None) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _attempt(self, path: str, params: Params, url: str, decode: bool) -> tuple[httpx.Response, Any]:

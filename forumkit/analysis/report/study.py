@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from forumkit.analysis.activity import PERIODS
 from forumkit.analysis.aggregate import load_coded
-from forumkit.errors import UsageError
+from forumkit.errors import StoreError, UsageError
 from forumkit.store import Store
 from .build import ReportOptions, build_report
 
@@ -72,6 +72,9 @@ def report_study(store: Store, out_dir: str | Path, *, coded: CodedFile | None =
     """
     if options.period not in PERIODS:  # checked now: only the coded sections use it, after the forum's
         raise UsageError(f"unknown period '{options.period}'", hint=f"use one of: {', '.join(PERIODS)}")
+    if not store.counts()["topics"]:  # a report of nothing would look like a quiet forum
+        raise StoreError(f"{store.path} holds no topics", hint="scrape a forum into it first: forumkit scrape URL "
+                                                               "--db PATH")
     found = _coded(store, coded, project, adjudicator)
     return build_report(store, out_dir, coded=found.table, codebooks=codebooks or found.codebooks or None,
                         coders=found.coders, options=options, command=command, project=project)

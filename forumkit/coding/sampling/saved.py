@@ -38,15 +38,14 @@ def save_sample(store: Store, sample: Sample, *, replace: bool = False) -> None:
                               for r in sample.items.itertuples(index=False)])
 
 
-def _names(store: Store) -> str:
-    return ", ".join(store.saved_sample_names()) or "none yet"
-
-
 def load_sample(store: Store, name: str) -> Sample:
     """A saved sample, with its design, items in draw order and population of each stratum."""
     record = store.sample_record(name)
     if record is None:
-        raise UsageError(f"no sample named '{name}' in {store.path}", hint=f"saved samples: {_names(store)}")
+        names = store.saved_sample_names()
+        raise UsageError(f"no sample named '{name}' in {store.path}",
+                         hint=f"draw one with `forumkit sample --db {store.path} --name {name}`"
+                              + (f", or use one of: {', '.join(names)}" if names else ""))
     forum_id, data, created_at, url = record
     items = pd.DataFrame(store.sample_item_rows(name), columns=["item_id", "stratum", "weight", "position"])
     size = SizeComputation(**data["size_computation"]) if data.get("size_computation") else None

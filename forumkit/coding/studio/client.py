@@ -129,6 +129,38 @@ class Studio:
         with self._call(f"delete project {project_id}"):
             self._sdk.projects.delete(id=project_id)
 
+    def data_manager_columns(self, project_id: int) -> list[str]:
+        """Ids of the Data Manager's columns of a project (``tasks:id``, ``tasks:data.title``, ...), as its tabs
+        name them; a parent column (``tasks:data``) is left out, as only its children can be hidden."""
+        with self._call(f"read the Data Manager columns of project {project_id}"):
+            # the SDK has no method for this endpoint: its own HTTP client, with its authentication, calls it
+            response = self._sdk._client_wrapper.httpx_client.request(
+                "api/dm/columns/", method="GET", params={"project": project_id})
+            if response.status_code >= 400:
+                raise ApiError(status_code=response.status_code, headers=dict(response.headers), body=response.text)
+        return [f"{c['target']}:" + (f"{c['parent']}." if c.get("parent") else "") + c["id"]
+                for c in response.json()["columns"] if not c.get("children")]
+
+    def views(self, project_id: int) -> list[dict]:
+        """The project's Data Manager tabs (id, data with title and hidden columns, ordering), in tab order."""
+        with self._call(f"list the Data Manager tabs of project {project_id}"):
+            return [view.dict() for view in self._sdk.views.list(project=project_id)]
+
+    def create_view(self, project_id: int, data: dict) -> int:
+        """Add a Data Manager tab to the project; its id."""
+        with self._call(f"create a Data Manager tab in project {project_id}"):
+            return int(self._sdk.views.create(project=project_id, data=data).id)
+
+    def update_view(self, view_id: int, project_id: int, data: dict) -> None:
+        """Replace a tab's settings (its filters and ordering stay unless ``data`` names them)."""
+        with self._call(f"update Data Manager tab {view_id}"):
+            self._sdk.views.update(id=str(view_id), project=project_id, data=data)
+
+    def order_views(self, project_id: int, view_ids: list[int]) -> None:
+        """Put the project's tabs in this order (the Data Manager opens the first)."""
+        with self._call(f"order the Data Manager tabs of project {project_id}"):
+            self._sdk.views.update_order(ids=view_ids, project=project_id)
+
     def users(self) -> dict[int, str]:
         """user id -> e-mail, to name the coder of each annotation."""
         with self._call("list users"):

@@ -10,7 +10,9 @@ nothing. Suggestions (item -> code ids with scores, from ``forumkit suggest code
 or any table of item_id, code_id[, score]) become Label Studio predictions that
 pre-select the prediction set, and a Suggestions panel listing every suggested
 code with its score and evidence (:mod:`.suggestions`); the store records what
-each task was suggested, for ``forumkit suggest report``.
+each task was suggested, for ``forumkit suggest report``. Every push leaves the
+project's Data Manager tab showing the tasks' plain fields as columns
+(:mod:`.columns`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from forumkit.errors import UsageError
 from forumkit.store import Store
 from forumkit.store.studio import Snapshot, SuggestedCode
 from .client import PAGE_SIZE, Studio, item_id_of
+from .columns import set_queue_view, top_fields, with_columns
 from .render import render_items
 from .server import StudioError
 from .suggestions import NO_SUGGESTIONS, SUGGESTIONS_KEY, Suggested, panel_html, prediction, read_suggestions
@@ -160,7 +163,8 @@ def push(store: Store, studio: Studio, codebooks: Sequence[Codebook], *, forum_i
             rows = suggested.get(item_id, [])
             task = {"data": data[item_id]}
             if panel:
-                task["data"][SUGGESTIONS_KEY] = panel_html(rows, codebooks)
+                task["data"] = with_columns(data[item_id], {**top_fields(rows, codebooks),
+                                                            SUGGESTIONS_KEY: panel_html(rows, codebooks)})
             made = prediction(rows, codebooks) if rows else None
             if made is not None:
                 task["predictions"] = [made]
@@ -177,6 +181,7 @@ def push(store: Store, studio: Studio, codebooks: Sequence[Codebook], *, forum_i
         # the server finished an import of a push killed just before this one: read it back, drop the doubles
         have, duplicates = _tasks_on_server(studio, project_id, page_size, panel=panel)
         store.replace_studio_tasks(local, have)
+    set_queue_view(studio, project_id)  # after the import: the tab names the columns the project now has
     return PushResult(local, project_id, studio.url, created, added, kept, with_predictions, duplicates, listed)
 
 
@@ -200,7 +205,8 @@ def _tasks_on_server(studio: Studio, project_id: int, page_size: int, *,
         for task in page:
             by_item.setdefault(item_id_of(task, project_id), []).append((int(task["id"]), bool(task["annotations"])))
             if panel and SUGGESTIONS_KEY not in task["data"]:
-                studio.update_task_data(int(task["id"]), {**task["data"], SUGGESTIONS_KEY: NO_SUGGESTIONS})
+                studio.update_task_data(int(task["id"]), {**task["data"], **top_fields((), ()),
+                                                          SUGGESTIONS_KEY: NO_SUGGESTIONS})
     have: dict[int, int] = {}
     spare: list[int] = []
     annotated_doubles = 0

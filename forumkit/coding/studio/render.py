@@ -65,7 +65,8 @@ def _post_html(row) -> str:
 
 
 def render_items(store: Store, forum_id: int, unit: str, item_ids: Sequence[int]) -> dict[int, dict]:
-    """item id -> task data (html, title, category, created_at, url, item_id) for topics or posts."""
+    """item id -> task data for topics or posts: title, category, created (the date), posts (how many),
+    accepted_answer (yes/no: one of them is the accepted answer), html, created_at, url, item_id."""
     return {item.item_id: _task(item) for item in store.coding_items(forum_id, unit, item_ids).values()}
 
 
@@ -73,5 +74,9 @@ def _task(item: CodingItem) -> dict:
     url = html.escape(item.url)
     header = (f"<h3>{html.escape(item.title)}</h3><div><small>{html.escape(item.category or '')} · "
               f"{html.escape(item.created_at[:10])} · <a href='{url}'>{url}</a></small></div>")
-    return {"html": header + "".join(_post_html(p) for p in item.posts), "title": item.title,
-            "category": item.category or "", "created_at": item.created_at, "url": item.url, "item_id": item.item_id}
+    # plain fields first: the Data Manager lists them as columns (see .columns), the HTML is what the coder reads
+    accepted = any(p["accepted_answer"] for p in item.posts)
+    return {"title": item.title, "category": item.category or "", "created": item.created_at[:10],
+            "posts": len(item.posts), "accepted_answer": "yes" if accepted else "no",
+            "html": header + "".join(_post_html(p) for p in item.posts), "created_at": item.created_at,
+            "url": item.url, "item_id": item.item_id}

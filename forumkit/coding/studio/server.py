@@ -173,24 +173,43 @@ def ensure_venv(venv: Path = DEFAULT_VENV, *, on_step: Callable[[str], None] | N
         return exe
     if on_step:
         on_step(f"installing label-studio {LABEL_STUDIO_VERSION} into {venv} (once; about 2 minutes)")
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, text=True)
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-                        f"label-studio=={LABEL_STUDIO_VERSION}"], check=True, capture_output=True, text=True)
-    except subprocess.CalledProcessError as exc:
-        last = (exc.stderr or exc.stdout or "").strip().splitlines()[-1:] or ["no output"]
-        raise StudioError(f"installing label-studio into {venv} failed: {last[0]}",
-                          hint="check the network to the package index, or pass --venv to an existing one") from exc
+    _run_step([sys.executable, "-m", "venv", str(venv)], f"cannot create a virtual environment at {venv}",
+              "pass --venv to a folder you can write to, or to a virtual environment that has label-studio "
+              f"{LABEL_STUDIO_VERSION}")
+    _run_step([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"label-studio=={LABEL_STUDIO_VERSION}"],
+              f"installing label-studio into {venv} failed",
+              f"check the network to the package index (pip installs label-studio=={LABEL_STUDIO_VERSION}; "
+              "a proxy goes in HTTPS_PROXY or pip's config), or pass --venv to a virtual environment that has it")
     if not exe.exists():
         raise StudioError(f"{venv} has no label-studio executable after installing it",
                           hint="delete the folder and try again")
     return exe
 
 
+def _run_step(command: list[str], failed: str, hint: str) -> None:
+    """Run one step of the install; its failure is a StudioError with the last line the step printed."""
+    try:
+        subprocess.run(command, check=True, capture_output=True, text=True)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        output = getattr(exc, "stderr", None) or getattr(exc, "stdout", None) or str(exc)
+        last = output.strip().splitlines()[-1:] or ["no output"]
+        raise StudioError(f"{failed}: {last[0]}", hint=hint) from exc
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def port_free(port: int) -> bool:
+    """Whether a server could listen on 127.0.0.1:``port`` now (label-studio would silently take another)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def healthy(url: str, timeout: float = 2.0) -> bool:
@@ -234,6 +253,9 @@ def start(workdir: Path = DEFAULT_WORKDIR, *, venv: Path = DEFAULT_VENV, port: i
         info = ServerInfo.load(info_path)
         if _runs_our_server(info) and healthy(info.url):
             return info
+    if port is not None and not port_free(port):  # before installing or starting anything: a quick, clear no
+        raise StudioError(f"port {port} on 127.0.0.1 is in use by another program",
+                          hint="pass another --port, or leave --port out to use a free one")
     exe = ensure_venv(venv, on_step=on_step)
     data_dir = workdir / "data"
     first_start = not (data_dir / "label_studio.sqlite3").exists()

@@ -135,6 +135,25 @@ class DiscourseClient(PoliteClient):
 
     # -- requests ---------------------------------------------------------------
 
+    def categories_document(self) -> tuple[str, Any]:
+        """(path, JSON) of the forum's categories: ``/site.json``, or ``/categories.json`` on old forums.
+
+        These are the first requests of a crawl, so when neither answers with JSON the URL is most likely not a
+        Discourse forum (a home page, a web site, a typo): the error says so rather than naming a 404.
+        """
+        try:
+            return "/site.json", self.get_json("/site.json")
+        except (NotFound, RobotsDisallowed, BadResponse):
+            pass
+        path = "/categories.json"
+        try:
+            return path, self.get_json(path, {"include_subcategories": "true"})
+        except (NotFound, BadResponse) as exc:
+            raise NotFound(f"{self.base_url} does not look like a Discourse forum: neither /site.json nor "
+                           f"{path} answered with JSON ({exc.message})", url=exc.url, status=exc.status,
+                           hint="give the base URL of a Discourse forum, the address of its home page, "
+                                "e.g. https://discuss.huggingface.co") from exc
+
     def get_json(self, path: str, params: Params = None) -> Any:
         """GET ``path`` (relative to the forum) and return its JSON, politely.
 

@@ -42,7 +42,7 @@ from urllib.parse import parse_qsl, urlsplit
 from forumkit.dates import iso_date  # noqa: F401  (the one date parser, :mod:`forumkit.dates`; scrape and hub crawl read --since/--until with it)
 from forumkit.collect.mentions import ModelVocabulary
 from forumkit.collect.runstate import Bookkeeper, Progress, shift
-from forumkit.errors import BadResponse, NotFound, RobotsDisallowed, UsageError
+from forumkit.errors import BadResponse, NotFound, UsageError
 from forumkit.store import CrawlRun, Store
 from .client import DiscourseClient
 from .parse import ParsedPost, parse_cooked
@@ -206,12 +206,9 @@ class Crawler:
     # -- phase 1: categories ----------------------------------------------------
 
     def _phase_categories(self, run: CrawlRun) -> None:
-        try:
-            categories = self._parse(categories_from_site, self._get("/site.json"), "/site.json")
-        except (NotFound, RobotsDisallowed):
-            path = "/categories.json"
-            doc = self._get(path, {"include_subcategories": "true"})
-            categories = self._parse(categories_from_category_list, doc, path)
+        path, doc = self.client.categories_document()
+        parser = categories_from_site if path == "/site.json" else categories_from_category_list
+        categories = self._parse(parser, doc, path)
         self._scope = self._resolve_scope(categories)
         with self.store.transaction():
             self.store.upsert_categories(self.forum_id, categories)
