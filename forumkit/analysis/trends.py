@@ -13,7 +13,7 @@
 * :func:`pettitt` finds the most probable change point of a series (Pettitt 1979).
 * :data:`RULE` (a :class:`TestRule`) says when a series is too short or too sparse for its p-value to mean
   anything; :func:`screen` applies it to a trend table, and :func:`adjust_bh` corrects the p-values of the
-  series tested together (Benjamini-Hochberg false discovery rate, statsmodels' ``multipletests``).
+  series tested together (Benjamini-Hochberg false discovery rate, SciPy's ``false_discovery_control``).
 
 Series of fewer than 4 values, or constant ones, are not tested: their result says "no trend"
 with p NaN and a note, never an exception. :func:`trend_table` adds ``nonzero`` (values above 0) and
@@ -269,15 +269,16 @@ def trend_table(frame: pd.DataFrame, *, series: str | None, value: str, time: st
 
 
 def adjust_bh(p: Sequence[float] | pd.Series) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (statsmodels' ``multipletests(method="fdr_bh")``) of the finite
-    ones; NaN (a series not tested) stays NaN and does not count among the tests."""
-    from statsmodels.stats.multitest import multipletests
+    """Benjamini-Hochberg adjusted p-values (SciPy's ``false_discovery_control``; the tests check them against
+    statsmodels' ``multipletests(method="fdr_bh")``) of the finite ones; NaN (a series not tested) stays NaN and
+    does not count among the tests."""
+    from scipy.stats import false_discovery_control
 
     values = np.asarray(p, dtype=float)
     out = np.full(values.shape, np.nan)
     tested = np.isfinite(values)
     if tested.any():
-        out[tested] = multipletests(values[tested], method="fdr_bh")[1]
+        out[tested] = false_discovery_control(values[tested], method="bh")
     return out
 
 
