@@ -11,7 +11,6 @@ x code decisions over the codes anybody applied.
 from __future__ import annotations
 
 import csv
-import shutil
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -20,6 +19,8 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
 from forumkit.demo.coders import load_coding_key
+
+from .browser import headless_chromium
 
 BOOKS = ("hf-challenges", "hf-benefits")
 
@@ -92,18 +93,7 @@ def check_report(report: Path, *, coded: int, kappa: float) -> None:
     assert f"{coded} coded items" in html
     agreement = html.split(">Agreement</h2>")[1].split("<h2>")[0]
     assert f"{kappa:.3f}" in agreement, "the report's Cohen's kappa is not the agreement table's"
-    browser, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    assert browser and driver_path, "chromium and chromedriver not found: run .ci/setup"
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--window-size=1280,1000"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver = headless_chromium(report / "chromium-profile")
     shots = report / "screenshots"
     shots.mkdir(exist_ok=True)
     try:

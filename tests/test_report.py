@@ -8,7 +8,6 @@ import json
 import os
 import random
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store
 from forumkit.store.records import HubModel
 from forumkit.store.studio import PulledAnnotation, PulledCode, Snapshot, SuggestedCode
+
+from .browser import headless_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -111,17 +112,6 @@ def add_hub_models(db: Path) -> None:
                                {"license": "mit"} if i % 2 else None, "mit" if i % 3 else None, (), (), False, False))
     with Store(db) as store:
         store.upsert_hub_models("https://huggingface.co", models)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> tuple[str, str]:
-    """Debian's chromium and chromedriver, which .ci/setup installs (the README's test command runs it first)."""
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (browser and driver):
-        missing = " and ".join(name for name, path in (("chromium", browser), ("chromedriver", driver)) if not path)
-        pytest.fail(f"{missing} not found on PATH: run .ci/setup (as root it installs Debian's chromium and "
-                    "chromium-driver with apt-get)", pytrace=False)
-    return browser, driver
 
 
 @pytest.fixture(scope="module")
@@ -216,22 +206,12 @@ def test_emoji_are_dropped_from_figures_and_kept_in_the_text(built):
     assert "🤗Transformers" in html_of(report_dir)  # the HTML text keeps the name as the forum writes it
 
 
-def test_report_renders_in_headless_chromium(report_dir, chromium, tmp_path):
+def test_report_renders_in_headless_chromium(report_dir, tmp_path):
     """Open the report as a reader does, save full-page screenshots, and check nothing overflows the page."""
     import base64
 
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
 
-    browser, driver_path = chromium
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = browser
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1600"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    driver = headless_chromium(tmp_path / "profile", height=1600)
     shots = report_dir / "screenshots"
     shots.mkdir(exist_ok=True)
     try:

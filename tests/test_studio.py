@@ -26,6 +26,7 @@ from forumkit.coding.studio import Login, Studio, StudioError
 from forumkit.coding.studio.pull import pull
 from forumkit.coding.studio.push import push
 
+from .browser import headless_chromium
 from .studio_fixtures import copy_template, studio, studio_template  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
@@ -221,18 +222,10 @@ def check_data_manager(client: Studio, login: Login, db: Path, project_id: int, 
 def data_manager_headers(url: str, login: Login, project_id: int, shot: Path) -> list[str]:
     """Log in as the admin through Label Studio's login form, open the project's Data Manager in headless
     Chromium, save a screenshot to ``shot``; the column headers of its task list."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", f"--user-data-dir={shot.parent / 'profile'}",
-                 "--window-size=1600,800"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    driver = headless_chromium(shot.parent / "profile", width=1600, height=800)
     try:
         driver.get(f"{url}/user/login")
         driver.find_element(By.NAME, "email").send_keys(login.email)

@@ -29,6 +29,7 @@ from forumkit.collect.discourse.crawl import Crawler
 from forumkit.fakes.discourse import FakeDiscourse, load_sample
 from forumkit.store import Store
 
+from .browser import headless_chromium
 from .conftest import cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,20 +193,8 @@ def test_report_shows_topics_over_time_and_renders(work, tmp_path):
 
 def _render(index: Path, tmp_path: Path) -> None:
     """Open the page in headless Chromium: no console errors, the topic figures drawn with a real height."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
 
-    browser, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (browser and driver_path):
-        pytest.fail("chromium and chromedriver must be on PATH: run .ci/setup", pytrace=False)
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = browser
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", f"--user-data-dir={tmp_path / 'profile'}",
-                 "--window-size=1280,2400"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    driver = headless_chromium(tmp_path / "profile", height=2400)
     try:
         driver.get(index.as_uri())
         driver.implicitly_wait(5)
