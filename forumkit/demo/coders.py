@@ -89,7 +89,7 @@ def _user_ids(studio: Studio, coders: Sequence[str]) -> dict[str, int]:
     for coder in coders:
         email = coder_email(coder)
         if email not in known:
-            known[email] = int(studio.sdk.users.create(email=email, username=coder, first_name=coder).id)
+            known[email] = studio.create_user(email, coder)
         ids[coder] = known[email]
     return ids
 

@@ -161,6 +161,11 @@ class Studio:
         with self._call(f"order the Data Manager tabs of project {project_id}"):
             self._sdk.views.update_order(ids=view_ids, project=project_id)
 
+    def create_user(self, email: str, username: str) -> int:
+        """Make a Label Studio account (an admin token may); its user id."""
+        with self._call(f"create the user {username}"):
+            return int(self._sdk.users.create(email=email, username=username, first_name=username).id)
+
     def users(self) -> dict[int, str]:
         """user id -> e-mail, to name the coder of each annotation."""
         with self._call("list users"):
