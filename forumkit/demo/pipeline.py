@@ -87,15 +87,18 @@ def _fresh_store(db: Path) -> None:
 
 
 class _Background(threading.Thread):
-    """Label Studio's environment, installed while the first stages run (it takes about two minutes)."""
+    """Label Studio installed (once, about two minutes) and started (its first start migrates its database for
+    about a minute) while the first stages run, so that the studio stage mostly waits for nothing."""
 
-    def __init__(self, venv: Path) -> None:
-        super().__init__(daemon=True, name="label-studio-install")
-        self.venv, self.error = venv, None
+    def __init__(self, workdir: Path, venv: Path) -> None:
+        super().__init__(daemon=True, name="label-studio-start")
+        self.workdir, self.venv = workdir, venv
+        self.error: Exception | None = None
+        self.info: studio_server.ServerInfo | None = None
 
     def run(self) -> None:
         try:
-            studio_server.ensure_venv(self.venv)
+            self.info = studio_server.start(self.workdir, venv=self.venv)
         except Exception as exc:  # noqa: BLE001 - raised again in the studio stage, where it belongs
             self.error = exc
 
@@ -173,16 +176,17 @@ class _Demo:
         return (f"suggested the best code of each codebook for {found.items} sampled topics ({found.mode}, "
                 f"all-MiniLM-L6-v2) -> suggestions.csv")
 
-    def studio_up(self, install: _Background | None) -> str:
+    def studio_up(self, server: _Background) -> str:
         from forumkit.coding.studio.client import Studio
 
-        if install is not None:
-            self.events.started("studio", "installing Label Studio into its own environment (once)")
-            install.join()
-            if install.error is not None:
-                raise install.error
-        workdir = self.result.studio_workdir = self.workdir / "studio"
-        info = studio_server.start(workdir, venv=self.venv)
+        if server.is_alive():
+            self.events.started("studio", "waiting for Label Studio, installed and started in the background")
+        server.join()
+        if server.error is not None:
+            raise server.error
+        info = server.info
+        assert info is not None
+        workdir = self.result.studio_workdir = server.workdir
         self.studio = Studio(*studio_server.access(workdir))
         for old in self.studio.projects_described_with("forumkit"):  # an earlier demo's project, on our own server
             self.studio.delete_project(old)
@@ -275,13 +279,12 @@ def run(workdir: str | Path = DEFAULT_WORKDIR, *, stop_after: str = STAGES[-1],
     workdir.mkdir(parents=True, exist_ok=True)
     demo = _Demo(workdir, Path(venv).absolute(), events)
     last = STAGES.index(stop_after)
-    install = None
-    if last >= STAGES.index("studio") and not studio_server.studio_bin(demo.venv).exists():
-        install = _Background(demo.venv)
-        install.start()
+    server = _Background(workdir / "studio", demo.venv)
+    if last >= STAGES.index("studio"):
+        server.start()
     steps: dict[str, Callable[[], str]] = {
         "scrape": demo.scrape, "hub": demo.hub, "sample": demo.sample, "topics": demo.topics,
-        "suggest": demo.suggest, "studio": lambda: demo.studio_up(install), "push": demo.push_tasks,
+        "suggest": demo.suggest, "studio": lambda: demo.studio_up(server), "push": demo.push_tasks,
         "code": demo.code, "pull": demo.pull, "agreement": demo.agreement, "export": demo.export,
         "aggregate": demo.aggregate, "report": demo.report,
     }
