@@ -432,13 +432,15 @@ def coded_store(tmp_path_factory):
             store.db.execute("INSERT INTO samples VALUES ('s1', ?, 'topic', '{}', ?)", (forum_id, now))
             for pos, (topic, weight) in enumerate(zip(topics, WEIGHTS)):
                 store.db.execute("INSERT INTO sample_items VALUES ('s1', ?, 'all', ?, ?)", (topic, weight, pos))
-            store.db.execute("INSERT INTO studio_projects VALUES (1, ?, 11, 'round 1', ?, 's1', 'topic', ?, ?)",
+            store.db.execute("INSERT INTO studio_projects (id, url, project_id, title, forum_id, sample_id, unit, codebooks, created_at)"
+                             " VALUES (1, ?, 11, 'round 1', ?, 's1', 'topic', ?, ?)",
                              (STUDIO, forum_id, json.dumps([[CHALLENGES.id, CHALLENGES.version]]), now))
             for ann, idx, coder, codes, skipped in ANNOTATIONS:
                 store.db.execute("INSERT INTO annotations VALUES (1, ?, ?, ?, ?, ?, 10.0, ?, NULL, ?)",
                                  (ann, 100 + ann, topics[idx], coder, now, int(skipped), now))
                 for code in codes:
-                    store.db.execute("INSERT INTO coded VALUES (1, ?, ?, ?, ?, ?)",
+                    store.db.execute("INSERT INTO coded (project, annotation_id, code_id, codebook_id, category, subcategory)"
+                                     " VALUES (1, ?, ?, ?, ?, ?)",
                                      (ann, code, CHALLENGES.id, *CHALLENGES.category_of(code)))
     return db, topics
 

@@ -81,14 +81,16 @@ def coded(tmp_path_factory):
             one = json.dumps([["hf-challenges", books["hf-challenges"].version]])
             for pid, title, unit, cbs in ((1, "round 1: topics", "topic", one), (2, "round 1: posts", "post", both),
                                           (3, "all skipped", "topic", one), (4, "not coded yet", "topic", one)):
-                store.db.execute("INSERT INTO studio_projects VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+                store.db.execute("INSERT INTO studio_projects (id, url, project_id, title, forum_id, sample_id, unit, codebooks, created_at)"
+                             " VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)",
                                  (pid, STUDIO, 10 + pid, title, forum_id, unit, cbs, now))
             for pid, ann, idx, coder, codes, memo, skipped in ANNOTATIONS:
                 store.db.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                  (pid, ann, 1000 + ann, items[pid][idx], coder, f"2025-01-0{idx + 1}T10:00:0{idx}.123Z",
                                   12.5, int(skipped), memo, now))
                 for cb_id, code_id in codes:
-                    store.db.execute("INSERT INTO coded VALUES (?, ?, ?, ?, ?, ?)",
+                    store.db.execute("INSERT INTO coded (project, annotation_id, code_id, codebook_id, category, subcategory)"
+                                     " VALUES (?, ?, ?, ?, ?, ?)",
                                      (pid, ann, code_id, cb_id, *books[cb_id].category_of(code_id)))
     return db, items, books
 

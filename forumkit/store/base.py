@@ -14,7 +14,7 @@ from typing import Any, Iterator, Self, Sequence
 
 from ..dates import utcnow
 from ..errors import StoreError
-from .schema import SCHEMA, SCHEMA_VERSION
+from .schema import ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION
 
 __all__ = ["Connection", "flag", "utcnow"]  # utcnow: the store's timestamp format, defined in forumkit.dates
 
@@ -35,15 +35,25 @@ class Connection:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
+            if version > SCHEMA_VERSION:
                 raise StoreError(f"{self.path} has schema version {version}, this forumkit reads {SCHEMA_VERSION}",
                                  hint="upgrade forumkit, or use a new --db file")
             self.db.executescript(SCHEMA)  # every table IF NOT EXISTS: adds tables newer releases brought
-            if version == 0:
-                self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION:
+                self._upgrade(version)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open {self.path} as a forumkit store: {exc}") from exc
         self._in_tx = False
+
+    def _upgrade(self, version: int) -> None:
+        """Add the columns of every schema version after ``version`` to tables an older release made."""
+        with self.db:
+            for table, column, kind in (col for v in range(version + 1, SCHEMA_VERSION + 1)
+                                        for col in ADDED_COLUMNS.get(v, [])):
+                have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+                if column not in have:  # a new store's CREATE TABLE already has it
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
         self.db.close()

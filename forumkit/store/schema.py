@@ -1,10 +1,18 @@
 """The store's schema: every table, in one place (documented in docs/schema.md, which a test regenerates).
 
 ``SCHEMA_VERSION`` is kept in ``PRAGMA user_version``; every table is ``IF NOT EXISTS`` so that a newer
-release adds its tables to an older store.
+release adds its tables to an older store. A column added to an existing table is written twice: in its
+``CREATE TABLE`` below (new stores) and in ``ADDED_COLUMNS`` under the version that brought it (older stores,
+altered once when they are opened).
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+ADDED_COLUMNS: dict[int, list[tuple[str, str, str]]] = {  # version -> (table, column, type)
+    2: [("coded", "codebook_version", "TEXT"),
+        ("studio_projects", "round", "INTEGER"),
+        ("studio_projects", "coder", "TEXT")],
+}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS forums (
@@ -173,6 +181,8 @@ CREATE TABLE IF NOT EXISTS studio_projects (
     unit        TEXT NOT NULL,             -- topic | post
     codebooks   TEXT NOT NULL,             -- JSON list of [codebook id, version]
     created_at  TEXT NOT NULL,
+    round       INTEGER,                   -- the coding round it belongs to; NULL outside rounds
+    coder       TEXT,                      -- in a blind round, the one coder (e-mail) this project is for
     UNIQUE (url, project_id)
 );
 CREATE TABLE IF NOT EXISTS studio_tasks (
@@ -201,6 +211,7 @@ CREATE TABLE IF NOT EXISTS coded (
     codebook_id TEXT NOT NULL,
     category    TEXT NOT NULL,             -- top-level category name
     subcategory TEXT,                      -- deepest name below it, if any
+    codebook_version TEXT,                 -- the codebook's version the code was given under
     PRIMARY KEY (project, annotation_id, code_id),
     FOREIGN KEY (project, annotation_id) REFERENCES annotations(project, annotation_id) ON DELETE CASCADE
 );

@@ -69,6 +69,7 @@ class PulledCode(NamedTuple):
     codebook_id: str
     category: str
     subcategory: str | None
+    codebook_version: str | None = None
 
 
 class SuggestedCode(NamedTuple):
@@ -250,7 +251,8 @@ class StudioTables(Connection):
             self.db.execute("DELETE FROM coded WHERE project = ?", (project,))
             self.db.execute("DELETE FROM annotations WHERE project = ?", (project,))
             self.db.executemany("INSERT INTO annotations VALUES (?,?,?,?,?,?,?,?,?,?)", annotations)
-            self.db.executemany("INSERT OR IGNORE INTO coded VALUES (?,?,?,?,?,?)", codes)
+            self.db.executemany("INSERT OR IGNORE INTO coded (project, annotation_id, code_id, codebook_id, category, subcategory,"
+                                " codebook_version) VALUES (?,?,?,?,?,?,?)", codes)
 
     # -- suggestions shown with the tasks ------------------------------------------------------------------
 

@@ -89,5 +89,6 @@ def _codes(by_control: dict[str, Codebook], result: dict, project: int, annotati
                               f"{codebook.id} {codebook.version} does not have",
                               hint="push the project again with the codebook it was coded with") from exc
         category, subcategory = codebook.category_of(code.id)
-        rows.append(PulledCode(project, int(annotation_id), code.id, codebook.id, category, subcategory))
+        rows.append(PulledCode(project, int(annotation_id), code.id, codebook.id, category, subcategory,
+                               codebook.version))
     return rows
