@@ -1,0 +1,160 @@
+"""`forumkit appendix`: a methods section (Markdown, LaTeX) and a replication folder, written from the store.
+
+The store is crawled from the fake forum; a sample is drawn and saved with the sampling code, and the
+project, its annotations, codes and suggestions are recorded with the store's own methods (the Label Studio
+round trip is tested in test_studio.py). Each number checked in the text is counted here independently, with
+SQL on the store or with the krippendorff package, and changing the data must change the text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import krippendorff
+import numpy as np
+import pandas as pd
+import pytest
+
+from forumkit.analysis.appendix import write_appendix
+from forumkit.analysis.appendix.render import md_escape, tex_escape
+from forumkit.coding.codebook import load_codebook
+from forumkit.coding.sampling import SampleDesign, draw_sample, save_sample
+from forumkit.collect.discourse.client import DiscourseClient
+from forumkit.collect.discourse.crawl import Crawler
+from forumkit.fakes.discourse import FakeDiscourse, generate_forum
+from forumkit.store import Store, utcnow
+from forumkit.store.studio import PulledAnnotation, PulledCode, Snapshot, SuggestedCode
+
+from .conftest import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+CHALLENGES = load_codebook(ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml")
+C1, C2, C3 = [code.id for _, code in CHALLENGES.codes() if code.is_leaf][:3]
+ALICE, BOB, CAROL = "alice@lab.test", "bob@lab.test", "carol@lab.test"
+TITLE = 'Round 1: topics & 50% of "C_#1" {x}'
+MODEL = "zero-shot minilm test-1"
+SEED = 5
+# item index, coder, codes, skipped
+CODINGS = [
+    (0, ALICE, [C1], False), (0, BOB, [C1], False),
+    (1, ALICE, [C1, C2], False), (1, BOB, [C2], False),
+    (2, ALICE, [], False), (2, BOB, [C3], False),
+    (3, ALICE, [C3], False), (3, BOB, [C3], False),
+    (4, ALICE, [C2], False), (4, BOB, [C2], False),
+    (5, CAROL, [], True),
+]
+SUGGESTED = [(0, C1, True), (1, C2, True), (1, C3, False), (3, C1, True), (4, C2, True)]  # item index, code, in_set
+
+
+def _record(store: Store, project: int, items: list[int], codings: list) -> None:
+    """Store a pull's annotations and codes, as `studio pull` does."""
+    annotations, codes = [], []
+    for n, (idx, coder, applied, skipped) in enumerate(codings, start=1):
+        annotations.append(PulledAnnotation(project, n, 500 + idx, items[idx], coder, f"2025-02-0{idx + 1}T10:00:00Z",
+                                            10.0, int(skipped), None, utcnow()))
+        codes += [PulledCode(project, n, code, CHALLENGES.id, *CHALLENGES.category_of(code), CHALLENGES.version)
+                  for code in applied]
+    store.replace_annotations(project, annotations, codes)
+
+
+def _build(db: Path, url: str) -> None:
+    with Store(db) as store:
+        forum_id = store.forum_id(url, create=False)
+        sample = draw_sample(store, SampleDesign("round1", strata="category", size=8, seed=SEED))
+        save_sample(store, sample)
+        items = [int(i) for i in sample.items["item_id"]]
+        pid = store.add_studio_project(url="http://studio.test:8080", project_id=11, title=TITLE, forum_id=forum_id,
+                                       sample_id="round1", unit="topic",
+                                       codebooks=[Snapshot(CHALLENGES.id, CHALLENGES.version,
+                                                           json.dumps(CHALLENGES.to_dict()))])
+        store.replace_studio_tasks(pid, {item: 500 + n for n, item in enumerate(items)})
+        _record(store, pid, items, CODINGS)
+        store.record_studio_suggestions(pid, items, [
+            SuggestedCode(pid, items[idx], code, CHALLENGES.id, 0.8, 1, in_set, "evidence", MODEL)
+            for idx, code, in_set in SUGGESTED])
+
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("appendix") / "forum.db"
+    with FakeDiscourse(generate_forum(n_topics=20, seed=3)) as server:
+        with Store(db) as store, DiscourseClient(server.url, rate=0, backoff=0.01) as client:
+            Crawler(client, store).run()
+        _build(db, server.url)
+    return db
+
+
+@pytest.fixture
+def db(template_db, tmp_path) -> Path:
+    """A fresh copy of the coded store (tests change it)."""
+    copy = tmp_path / "forum.db"
+    with sqlite3.connect(template_db) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    return copy
+
+
+def _one(db: Path, sql: str, args=()) -> object:
+    with sqlite3.connect(db) as con:
+        return con.execute(sql, args).fetchone()[0]
+
+
+def _alpha_by_hand(db: Path) -> float:
+    """Krippendorff's nominal alpha on item x code present/absent, with the krippendorff package."""
+    with sqlite3.connect(db) as con:
+        anns = con.execute("SELECT annotation_id, item_id, coder FROM annotations WHERE was_cancelled = 0").fetchall()
+        coded = set(con.execute("SELECT annotation_id, code_id FROM coded").fetchall())
+    coders = sorted({c for _, _, c in anns})
+    units = sorted({(i, k) for _, i, _ in anns for k in {code for _, code in coded}})
+    data = np.full((len(coders), len(units)), np.nan)
+    for ann, item, coder in anns:
+        for u, (i, k) in enumerate(units):
+            if i == item:
+                data[coders.index(coder), u] = float((ann, k) in coded)
+    return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
+
+
+def _appendix(db: Path, out: Path, **options) -> tuple[str, str]:
+    with Store(db) as store:
+        write_appendix(store, out, 1, n_boot=options.get("n_boot", 50), seed=0)
+    return (out / "methods.md").read_text(encoding="utf-8"), (out / "methods.tex").read_text(encoding="utf-8")
+
+
+def test_the_numbers_in_the_text_are_the_stores(db, tmp_path):
+    md, tex = _appendix(db, tmp_path / "appendix")
+    requests = _one(db, "SELECT sum(requests) FROM crawl_runs")
+    topics = _one(db, "SELECT count(*) FROM topics WHERE removed_at IS NULL")
+    posts = _one(db, "SELECT count(*) FROM posts WHERE removed_at IS NULL")
+    assert f"making {requests} requests in all" in md
+    assert f"The store holds {topics} topics and {posts} posts" in md
+    design = json.loads(_one(db, "SELECT design FROM samples WHERE id = 'round1'"))
+    size = _one(db, "SELECT count(*) FROM sample_items WHERE sample_id = 'round1'")
+    population = sum(design["population"].values())
+    assert f'sample "round1" of {size} topics from a population of {population}' in md
+    assert f"with seed {design['design']['seed']} " in md and design["design"]["seed"] == SEED
+    assert "stratified by category with proportional allocation" in md
+    for stratum, pop in design["population"].items():
+        assert f"| {md_escape(stratum)} | {pop} | {design['allocation'][stratum]} |" in md
+    done = _one(db, "SELECT count(*) FROM annotations WHERE was_cancelled = 0")
+    skipped = _one(db, "SELECT count(*) FROM annotations WHERE was_cancelled = 1")
+    coders = _one(db, "SELECT count(DISTINCT coder) FROM annotations")
+    applied = _one(db, "SELECT count(*) FROM coded")
+    assert f"{coders} coders made {done} annotations" in md
+    assert f"{skipped} annotation was skipped" in md and f"{applied} codes were applied" in md
+    alpha = _alpha_by_hand(db)
+    assert f"| Krippendorff's alpha | {alpha:.3f} |" in md
+    assert "| Cohen's kappa |" in md  # exactly two coders on the paired items
+    assert "corrects for chance agreement" in md  # why alpha is the primary statistic
+    # suggestions: 4 pre-selected on items coded by two coders = 8 offered; kept: item 0 C1 x2, item 1 C2 x2,
+    # item 3 C1 x0, item 4 C2 x2 = 6
+    assert f"Model {MODEL} suggested codes for 4 items (5 suggestions listed, 4 pre-selected)" in md
+    assert "coders kept 6 of the 8 pre-selected codes shown to them (acceptance 75.0%)" in md
+    assert "forumkit scrape " in md and f"--seed {SEED}" in md and "forumkit studio pull --db forum.db --project 1" in md
+    assert f"| {CHALLENGES.id} | {CHALLENGES.name} | {CHALLENGES.version} | {len(CHALLENGES.categories)} |" in md
+    assert ALICE not in md and ALICE not in tex  # coders appear by pseudonym
+    assert tex_escape(TITLE) in tex and md_escape(TITLE) in md
