@@ -13,7 +13,7 @@ import json
 import re
 import shutil
 import sqlite3
-import subprocess
+import zipfile
 from pathlib import Path
 
 import krippendorff
@@ -121,12 +121,19 @@ def _alpha_by_hand(db: Path) -> float:
 
 def _appendix(db: Path, out: Path, **options) -> tuple[str, str]:
     with Store(db) as store:
-        write_appendix(store, out, 1, n_boot=options.get("n_boot", 50), seed=0)
+        write_appendix(store, out, 1, n_boot=options.get("n_boot", 20), seed=0)
     return (out / "methods.md").read_text(encoding="utf-8"), (out / "methods.tex").read_text(encoding="utf-8")
 
 
-def test_the_numbers_in_the_text_are_the_stores(db, tmp_path):
-    md, tex = _appendix(db, tmp_path / "appendix")
+@pytest.fixture(scope="module")
+def written(template_db, tmp_path_factory) -> tuple[str, str]:
+    """(methods.md, methods.tex) of the unchanged store."""
+    return _appendix(template_db, tmp_path_factory.mktemp("written"))
+
+
+def test_the_numbers_in_the_text_are_the_stores(template_db, written):
+    md, tex = written
+    db = template_db
     requests = _one(db, "SELECT sum(requests) FROM crawl_runs")
     topics = _one(db, "SELECT count(*) FROM topics WHERE removed_at IS NULL")
     posts = _one(db, "SELECT count(*) FROM posts WHERE removed_at IS NULL")
@@ -158,3 +165,125 @@ def test_the_numbers_in_the_text_are_the_stores(db, tmp_path):
     assert f"| {CHALLENGES.id} | {CHALLENGES.name} | {CHALLENGES.version} | {len(CHALLENGES.categories)} |" in md
     assert ALICE not in md and ALICE not in tex  # coders appear by pseudonym
     assert tex_escape(TITLE) in tex and md_escape(TITLE) in md
+
+
+def _tex_body(tex: str) -> str:
+    """The LaTeX without its verbatim block (commands are shown as typed there) and comments."""
+    body = re.sub(r"\\begin\{verbatim\}.*?\\end\{verbatim\}", "", tex, flags=re.S)
+    return "\n".join(line for line in body.splitlines() if not line.startswith("%"))
+
+
+def check_latex(tex: str) -> None:
+    """A section a paper can \\input: balanced braces and environments, specials escaped, full table rows."""
+    assert tex.count("\\section{") == 1 and "\\documentclass" not in tex and "\\begin{document}" not in tex
+    body = _tex_body(tex)
+    depth = 0
+    for ch in body.replace("\\{", "").replace("\\}", ""):  # braces balance, never closing more than opened
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth >= 0
+    assert depth == 0
+    stack = []
+    for kind, name in re.findall(r"\\(begin|end)\{(\w+)\}", body):
+        if kind == "begin":
+            stack.append(name)
+        else:
+            assert stack and stack.pop() == name, f"\\end{{{name}}} closes another environment"
+    assert not stack
+    for line in body.splitlines():  # every %, #, _, $, ^, ~ escaped (math is written \\( \\))
+        assert not re.search(r"(?<!\\)[%#_$^~]", line), line
+    for spec, rows in re.findall(r"\\begin\{tabular\}\{(.*?)\}\n(.*?)\\end\{tabular\}", body, flags=re.S):
+        columns = len(re.sub(r"\{[^}]*\}", "", spec))
+        for row in rows.splitlines():
+            if row.endswith("\\\\"):
+                assert len(re.findall(r"(?<!\\)&", row)) == columns - 1, row
+
+
+def test_the_latex_is_a_well_formed_section(written):
+    _, tex = written
+    check_latex(tex)
+    assert tex_escape(TITLE) in tex and "\\& 50\\% of" in tex and "\\_\\#1" in tex and "\\{x\\}" in tex
+    assert "🤗" not in tex and "Transformers" in tex  # pdfLaTeX cannot typeset the emoji of a category name
+    assert shutil.which("pdflatex") is None or _compiles(tex)
+
+
+def _compiles(tex: str) -> bool:
+    """Where pdflatex is installed, the section compiles inside a minimal article."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "methods.tex").write_text(tex, encoding="utf-8")
+        Path(folder, "paper.tex").write_text("\\documentclass{article}\\usepackage{booktabs}\\begin{document}"
+                                             "\\input{methods}\\end{document}\n", encoding="utf-8")
+        res = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"], cwd=folder,
+                             capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, res.stdout[-3000:]
+    return True
+
+
+def test_the_replication_folder_and_its_manifest(db, tmp_path):
+    out = tmp_path / "appendix"
+    res = cli("appendix", "--db", db, "--project", "1", "--boot", "0", "--out", out)
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]
+    listed = {f["path"]: f for f in manifest}
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert set(listed) == on_disk
+    assert {"methods.md", "methods.tex", "data/coded.csv", "data/coded.parquet", "data/annotations.csv",
+            "data/project.qdpx", "codebooks/hf-challenges-1.0.json", "codebooks/hf-challenges-1.0.yaml"} <= on_disk
+    for path, entry in listed.items():
+        data = (out / path).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data) and entry["what"]
+    stored = _one(db, "SELECT content FROM codebooks WHERE id = 'hf-challenges'")
+    assert (out / "codebooks/hf-challenges-1.0.json").read_text(encoding="utf-8") == stored
+    assert load_codebook(out / "codebooks/hf-challenges-1.0.yaml").to_dict() == json.loads(stored)
+    coded = pd.read_csv(out / "data/coded.csv")
+    assert pd.read_parquet(out / "data/coded.parquet").shape == coded.shape
+    assert len(coded) == _one(db, "SELECT count(*) FROM (SELECT DISTINCT a.item_id, c.code_id FROM coded c JOIN "
+                                  "annotations a USING (project, annotation_id) WHERE a.was_cancelled = 0)")
+    assert "project.qde" in zipfile.ZipFile(out / "data/project.qdpx").namelist()
+    # a copy that was altered no longer matches its manifest
+    (out / "data/coded.csv").write_text("tampered", encoding="utf-8")
+    assert hashlib.sha256((out / "data/coded.csv").read_bytes()).hexdigest() != listed["data/coded.csv"]["sha256"]
+
+
+def test_changing_the_data_changes_the_text(db, tmp_path):
+    before, _ = _appendix(db, tmp_path / "before")
+    assert "3 coders made 10 annotations" in before and "| Cohen's kappa |" in before
+    assert "with seed 5 " in before and "Coding was not organised in rounds" in before
+    with sqlite3.connect(db) as con:
+        # Carol codes item 0 after all (C1, as Alice and Bob did), and the sample's seed is recorded as 9.
+        item = con.execute("SELECT item_id FROM annotations WHERE coder = ? AND annotation_id = 1", (ALICE,)).fetchone()[0]
+        con.execute("INSERT INTO annotations (project, annotation_id, task_id, item_id, coder, annotated_at, lead_time,"
+                    " was_cancelled, memo, pulled_at) VALUES (1, 99, 500, ?, ?, NULL, 5.0, 0, NULL, 'now')",
+                    (item, CAROL))
+        con.execute("INSERT INTO coded (project, annotation_id, code_id, codebook_id, category, subcategory,"
+                    " codebook_version) VALUES (1, 99, ?, ?, ?, ?, ?)",
+                    (C1, CHALLENGES.id, *CHALLENGES.category_of(C1), CHALLENGES.version))
+        design = json.loads(con.execute("SELECT design FROM samples WHERE id = 'round1'").fetchone()[0])
+        design["design"]["seed"] = 9
+        con.execute("UPDATE samples SET design = ? WHERE id = 'round1'", (json.dumps(design),))
+        con.execute("UPDATE studio_projects SET round = 1 WHERE id = 1")
+    after, tex = _appendix(db, tmp_path / "after")
+    check_latex(tex)
+    assert "3 coders made 11 annotations" in after and "11 codes were applied" in after
+    assert "| Cohen's kappa |" not in after  # three coders now: Fleiss' kappa and alpha, not Cohen's
+    alpha = _alpha_by_hand(db)
+    assert f"| Krippendorff's alpha | {alpha:.3f} |" in after and f"| Krippendorff's alpha | {alpha:.3f} |" not in before
+    assert "with seed 9 " in after and "--seed 9" in after and "--seed 5" not in after
+    assert "Coding ran in 1 round:" in after and f"| 1 | 1 | 3 | 11 | 5 | 1 | {alpha:.3f} |" in after
+    assert "#### Round 1" in after and "\\paragraph{Round 1.}" in tex
+    with sqlite3.connect(db) as con:  # a project pushed from a list of items, without suggestions
+        con.execute("DELETE FROM studio_suggestions")
+        con.execute("UPDATE studio_projects SET sample_id = NULL")
+    listed, tex = _appendix(db, tmp_path / "listed")
+    check_latex(tex)
+    assert "pushed from a list of items" in listed and "The coders were shown no suggested codes" in listed
+    assert "forumkit sample " not in listed and "--items items.csv" in listed
+
+
+def test_an_unknown_project_is_one_line(db, tmp_path):
+    res = cli("appendix", "--db", db, "--project", "7", "--out", tmp_path / "x")
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert res.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: no project 7"), res.stderr
+    assert not (tmp_path / "x").exists()
