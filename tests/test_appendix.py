@@ -107,8 +107,9 @@ def _one(db: Path, sql: str, args=()) -> object:
 def _alpha_by_hand(db: Path) -> float:
     """Krippendorff's nominal alpha on item x code present/absent, with the krippendorff package."""
     with sqlite3.connect(db) as con:
-        anns = con.execute("SELECT annotation_id, item_id, coder FROM annotations WHERE was_cancelled = 0").fetchall()
-        coded = set(con.execute("SELECT annotation_id, code_id FROM coded").fetchall())
+        anns = con.execute("SELECT project || ':' || annotation_id, item_id, coder FROM annotations"
+                           " WHERE was_cancelled = 0").fetchall()
+        coded = set(con.execute("SELECT project || ':' || annotation_id, code_id FROM coded").fetchall())
     coders = sorted({c for _, _, c in anns})
     units = sorted({(i, k) for _, i, _ in anns for k in {code for _, code in coded}})
     data = np.full((len(coders), len(units)), np.nan)
@@ -147,6 +148,12 @@ def test_the_numbers_in_the_text_are_the_stores(template_db, written):
     assert "stratified by category with proportional allocation" in md
     for stratum, pop in design["population"].items():
         assert f"| {md_escape(stratum)} | {pop} | {design['allocation'][stratum]} |" in md
+    hidden = _one(db, "SELECT count(*) FROM posts WHERE removed_at IS NULL AND hidden = 1")
+    withdrawn = _one(db, "SELECT count(*) FROM posts WHERE removed_at IS NULL AND user_deleted = 1")
+    small = _one(db, "SELECT count(*) FROM posts WHERE removed_at IS NULL AND post_type <> 1")
+    assert hidden + withdrawn + small > 0, "the fake forum should have hidden, withdrawn or small-action posts"
+    assert f"hidden by community flags and {withdrawn} withdrawn by their authors" in md
+    assert f"{hidden} live post{'' if hidden == 1 else 's'} w" in md and f'"moved"): {small}, stored' in md
     done = _one(db, "SELECT count(*) FROM annotations WHERE was_cancelled = 0")
     skipped = _one(db, "SELECT count(*) FROM annotations WHERE was_cancelled = 1")
     coders = _one(db, "SELECT count(DISTINCT coder) FROM annotations")
@@ -264,6 +271,17 @@ def test_changing_the_data_changes_the_text(db, tmp_path):
         design["design"]["seed"] = 9
         con.execute("UPDATE samples SET design = ? WHERE id = 'round1'", (json.dumps(design),))
         con.execute("UPDATE studio_projects SET round = 1 WHERE id = 1")
+        # Carol coded under version 1.1 of the codebook; the crawl was limited to one category and a date.
+        newer = {**CHALLENGES.to_dict(), "version": "1.1"}
+        con.execute("INSERT INTO codebooks (id, version, content, added_at) VALUES (?, '1.1', ?, '2025-03-01')",
+                    (CHALLENGES.id, json.dumps(newer)))
+        con.execute("UPDATE coded SET codebook_version = '1.1' WHERE annotation_id = 99")
+        options = json.loads(con.execute("SELECT options FROM crawl_runs").fetchone()[0])
+        con.execute("UPDATE crawl_runs SET options = ?",
+                    (json.dumps({**options, "categories": ["beginners"], "since": "2021-01-01T00:00:00Z"}),))
+        left_out = sorted(r[0] for r in con.execute("SELECT name FROM categories WHERE slug <> 'beginners' AND "
+                                                    "coalesce(parent_id, -1) NOT IN (SELECT id FROM categories "
+                                                    "WHERE slug = 'beginners')"))
     after, tex = _appendix(db, tmp_path / "after")
     check_latex(tex)
     assert "3 coders made 11 annotations" in after and "11 codes were applied" in after
@@ -273,6 +291,11 @@ def test_changing_the_data_changes_the_text(db, tmp_path):
     assert "with seed 9 " in after and "--seed 9" in after and "--seed 5" not in after
     assert "Coding ran in 1 round:" in after and f"| 1 | 1 | 3 | 11 | 5 | 1 | {alpha:.3f} |" in after
     assert "#### Round 1" in after and "\\paragraph{Round 1.}" in tex
+    assert f"| {CHALLENGES.id} | {CHALLENGES.name} | 1.1 |" in after and "Several versions of a codebook" in after
+    assert "codebooks/hf-challenges-1.1.json" in after and (tmp_path / "after/codebooks/hf-challenges-1.1.yaml").exists()
+    assert f"left out: {', '.join(md_escape(n) for n in left_out)}." in after and len(left_out) > 1
+    assert "Only topics created on or after 2021-01-01." in after
+    assert "--categories beginners --since 2021-01-01" in after
     with sqlite3.connect(db) as con:  # a project pushed from a list of items, without suggestions
         con.execute("DELETE FROM studio_suggestions")
         con.execute("UPDATE studio_projects SET sample_id = NULL")
@@ -280,6 +303,26 @@ def test_changing_the_data_changes_the_text(db, tmp_path):
     check_latex(tex)
     assert "pushed from a list of items" in listed and "The coders were shown no suggested codes" in listed
     assert "forumkit sample " not in listed and "--items items.csv" in listed
+
+
+def test_a_blind_round_pairs_the_projects_of_its_coders(db, tmp_path):
+    """Round 1: Alice and Bob in project 1, Carol alone in project 2 with the same items (one project per coder)."""
+    with Store(db) as store:
+        items = [r[0] for r in store.sample_item_rows("round1")]
+        pid = store.add_studio_project(url="http://studio.test:8080", project_id=12, title="Round 1 (Carol)",
+                                       forum_id=store.forums()[0][0], sample_id="round1", unit="topic",
+                                       codebooks=[Snapshot(CHALLENGES.id, CHALLENGES.version,
+                                                           json.dumps(CHALLENGES.to_dict()))])
+        _record(store, pid, items, [(0, CAROL, [C1], False), (1, CAROL, [C2], False), (3, CAROL, [], False)])
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE studio_projects SET round = 1")
+        con.execute("UPDATE studio_projects SET coder = ? WHERE id = ?", (CAROL, pid))
+    md, tex = _appendix(db, tmp_path / "appendix")
+    check_latex(tex)
+    alpha = _alpha_by_hand(db)  # every annotation of the round, paired by item across the two projects
+    assert f"| 1 | 1, {pid} | 3 (blind: one project each) | 13 | 5 | 1 | {alpha:.3f} |" in md
+    assert f"On the 5 items of round 1 coded by two or more of its 3 coders" in md
+    assert "On the 5 items of project 1 coded by two or more of its 2 coders" in md  # the project alone
 
 
 def test_an_unknown_project_is_one_line(db, tmp_path):
