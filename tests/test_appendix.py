@@ -25,6 +25,7 @@ from forumkit.analysis.appendix import write_appendix
 from forumkit.analysis.appendix.render import md_escape, tex_escape
 from forumkit.coding.codebook import load_codebook
 from forumkit.coding.sampling import SampleDesign, draw_sample, save_sample
+from forumkit.coding.studio.suggestions import read_suggestions
 from forumkit.collect.discourse.client import DiscourseClient
 from forumkit.collect.discourse.crawl import Crawler
 from forumkit.fakes.discourse import FakeDiscourse, generate_forum
@@ -236,7 +237,7 @@ def test_the_replication_folder_and_its_manifest(db, tmp_path):
     listed = {f["path"]: f for f in manifest}
     on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
     assert set(listed) == on_disk
-    assert {"methods.md", "methods.tex", "data/coded.csv", "data/coded.parquet", "data/annotations.csv",
+    assert {"methods.md", "methods.tex", "data/items.csv", "data/suggestions.csv", "data/coded.csv", "data/coded.parquet", "data/annotations.csv",
             "data/project.qdpx", "codebooks/hf-challenges-1.0.json", "codebooks/hf-challenges-1.0.yaml"} <= on_disk
     for path, entry in listed.items():
         data = (out / path).read_bytes()
@@ -249,6 +250,14 @@ def test_the_replication_folder_and_its_manifest(db, tmp_path):
     assert len(coded) == _one(db, "SELECT count(*) FROM (SELECT DISTINCT a.item_id, c.code_id FROM coded c JOIN "
                                   "annotations a USING (project, annotation_id) WHERE a.was_cancelled = 0)")
     assert "project.qde" in zipfile.ZipFile(out / "data/project.qdpx").namelist()
+    # what the project was pushed from: the sample's items in draw order, and the suggestions as push reads them
+    items = pd.read_csv(out / "data/items.csv")
+    with sqlite3.connect(db) as con:
+        drawn = [r[0] for r in con.execute("SELECT item_id FROM sample_items ORDER BY position")]
+    assert items["item_id"].tolist() == drawn and {"stratum", "weight"} <= set(items.columns)
+    read = read_suggestions([CHALLENGES], pd.read_csv(out / "data/suggestions.csv"), "unused")
+    assert sorted((i, s.code_id, s.in_set, s.model_version) for i, rows in read.items() for s in rows) == \
+        sorted((drawn[idx], code, in_set, MODEL) for idx, code, in_set in SUGGESTED)
     # a copy that was altered no longer matches its manifest
     (out / "data/coded.csv").write_text("tampered", encoding="utf-8")
     assert hashlib.sha256((out / "data/coded.csv").read_bytes()).hexdigest() != listed["data/coded.csv"]["sha256"]
@@ -302,7 +311,7 @@ def test_changing_the_data_changes_the_text(db, tmp_path):
     listed, tex = _appendix(db, tmp_path / "listed")
     check_latex(tex)
     assert "pushed from a list of items" in listed and "The coders were shown no suggested codes" in listed
-    assert "forumkit sample " not in listed and "--items items.csv" in listed
+    assert "forumkit sample " not in listed and "--items data/items.csv" in listed
 
 
 def test_a_blind_round_pairs_the_projects_of_its_coders(db, tmp_path):
@@ -321,7 +330,7 @@ def test_a_blind_round_pairs_the_projects_of_its_coders(db, tmp_path):
     check_latex(tex)
     alpha = _alpha_by_hand(db)  # every annotation of the round, paired by item across the two projects
     assert f"| 1 | 1, {pid} | 3 (blind: one project each) | 13 | 5 | 1 | {alpha:.3f} |" in md
-    assert f"On the 5 items of round 1 coded by two or more of its 3 coders" in md
+    assert "On the 5 items of round 1 coded by two or more of its 3 coders" in md
     assert "On the 5 items of project 1 coded by two or more of its 2 coders" in md  # the project alone
 
 

@@ -73,7 +73,7 @@ def write_appendix(store: Store, folder: str | Path, project: int | None = None,
         raise UsageError(f"{folder} is a file", hint="give a folder for the appendix, e.g. --out appendix/")
     facts = gather(store, project, n_boot=n_boot, confidence=confidence, seed=seed)
     folder.mkdir(parents=True, exist_ok=True)
-    what = write_data(store, facts["project"]["id"], folder, facts["books"])
+    what = write_data(store, facts["project"]["id"], facts["project"]["sample"], folder, facts["books"])
     listing = dict(what)
     listing.update({"methods.md": "this methods section (Markdown)",
                     "methods.tex": "this methods section (LaTeX: \\input{methods} in the paper)"})

@@ -16,7 +16,7 @@ import pandas as pd
 from forumkit.coding.agreement import Agreement, from_coded
 from forumkit.coding.coded import annotation_rows
 from forumkit.coding.reliability import project_agreement
-from forumkit.errors import ForumkitError
+from forumkit.errors import ForumkitError, UsageError
 from forumkit.store import Store
 
 __all__ = ["AgreementFacts", "CoderFact", "CodingFacts", "MeasureFact", "RoundFact", "WHY", "coding_facts",
@@ -156,14 +156,21 @@ def _no_agreement(label: str, exc: ForumkitError) -> AgreementFacts:
     return AgreementFacts(label, 0, 0, [], [], 0, error=exc.one_line())
 
 
-def _round_agreement(store: Store, label: str, projects: list[int], names: dict[str, str], *, n_boot: int,
-                     confidence: float, seed: int) -> AgreementFacts:
-    """Agreement over a round's projects: an item is the same unit in each of them (one project per blind coder
-    holds the same tasks), so annotations pair by item id across the round's projects."""
+def _pulled(store: Store, project: int) -> pd.DataFrame | None:
+    """A project's annotation rows (:func:`annotation_rows`), or None when nothing was pulled for it yet."""
     try:
-        rows = pd.concat([annotation_rows(store, p) for p in projects], ignore_index=True)
-        rows = rows[~rows["was_cancelled"]].rename(columns={"item_id": "item", "code_id": "code"})
-        fitted = Agreement(n_boot=n_boot, level=confidence, seed=seed).fit(*from_coded(rows))
+        return annotation_rows(store, project)
+    except UsageError:
+        return None
+
+
+def _round_agreement(rows: pd.DataFrame, label: str, names: dict[str, str], *, n_boot: int, confidence: float,
+                     seed: int) -> AgreementFacts:
+    """Agreement over the annotation rows of a round's projects: an item is the same unit in each of them (one
+    project per blind coder holds the same tasks), so annotations pair by item id across the projects."""
+    try:
+        coded = rows[~rows["was_cancelled"]].rename(columns={"item_id": "item", "code_id": "code"})
+        fitted = Agreement(n_boot=n_boot, level=confidence, seed=seed).fit(*from_coded(coded))
     except ForumkitError as exc:
         return _no_agreement(label, exc)
     return _agreement_facts(label, fitted, names)
@@ -174,7 +181,7 @@ def _counts(rows: pd.DataFrame) -> tuple[int, int, int, int]:
     per = rows.drop_duplicates(["project", "annotation_id"])
     done = rows[~rows["was_cancelled"]]
     return (int((~per["was_cancelled"]).sum()), int(per["was_cancelled"].sum()),
-            int(done.drop_duplicates(["project", "item_id"])["item_id"].nunique()), int(done["code_id"].notna().sum()))
+            int(done["item_id"].nunique()), int(done["code_id"].notna().sum()))
 
 
 def coding_facts(store: Store, project: sqlite3.Row, names: dict[str, str], *, n_boot: int = 1000,
@@ -203,13 +210,13 @@ def coding_facts(store: Store, project: sqlite3.Row, names: dict[str, str], *, n
     for number in sorted({r["round"] for r in projects if r["round"] is not None}):
         members = [r for r in projects if r["round"] == number]
         ids = [int(r["id"]) for r in members]
-        pulled = [annotation_rows(store, p) for p in ids if store.annotation_code_rows(p)]
-        counts = _counts(pd.concat(pulled, ignore_index=True)) if pulled else (0, 0, 0, 0)
-        coders_in = pd.concat(pulled)["coder"].nunique() if pulled else 0
-        rounds.append(RoundFact(number, ids, sorted(r["coder"] for r in members if r["coder"]), int(coders_in),
-                                counts[0], counts[2], counts[1],
-                                _round_agreement(store, f"round {number}", ids, names, n_boot=n_boot,
-                                                 confidence=confidence, seed=seed) if pulled else None))
+        pulled = [rows_of for rows_of in (_pulled(store, p) for p in ids) if rows_of is not None]
+        both = pd.concat(pulled, ignore_index=True) if pulled else None
+        done_, skipped_, items_, _ = _counts(both) if both is not None else (0, 0, 0, 0)
+        rounds.append(RoundFact(number, ids, sorted(r["coder"] for r in members if r["coder"]),
+                                int(both["coder"].nunique()) if both is not None else 0, done_, items_, skipped_,
+                                _round_agreement(both, f"round {number}", names, n_boot=n_boot,
+                                                 confidence=confidence, seed=seed) if both is not None else None))
     listing = [{"id": int(r["id"]), "title": r["title"], "unit": r["unit"], "sample": r["sample_id"],
                 "round": r["round"], "coder": r["coder"], "created_at": r["created_at"], "url": r["url"],
                 "project_id": r["project_id"]} for r in projects]

@@ -17,6 +17,7 @@ from forumkit import __version__
 from .coders import CodingFacts
 from .codebooks import CodebookVersion
 from .collection import CrawlFacts, SampleFacts
+from .replication import ITEMS, SUGGESTIONS
 
 __all__ = ["PACKAGES", "Command", "commands", "versions"]
 
@@ -115,13 +116,12 @@ def commands(crawl: CrawlFacts, sample: SampleFacts | None, coding: CodingFacts,
     if sample is not None:
         out.append(_sample(sample))
     push: list[object] = ["forumkit", "studio", "push", "--db", DB]
-    push += ["--sample", project["sample"]] if project["sample"] else ["--items", "items.csv",
-                                                                       "--unit", project["unit"]]
+    push += ["--sample", project["sample"]] if project["sample"] else ["--items", ITEMS, "--unit", project["unit"]]
     for book in books:
         if book.pushed:
             push += ["--codebook", files[f"{book.id}@{book.version}"]]
     if suggested:
-        push += ["--suggestions", "suggestions.csv"]
+        push += ["--suggestions", SUGGESTIONS]
     push += ["--title", project["title"]]
     out.append(Command("push to Label Studio", _line(*push)))
     out.append(Command("pull the annotations", _line("forumkit", "studio", "pull", "--db", DB, "--project", pid)))

@@ -12,11 +12,15 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from forumkit.coding.export import export_dataset
+from forumkit.coding.sampling import load_sample, write_sample_csv
 from forumkit.store import Store
 from .codebooks import CodebookVersion
 
-__all__ = ["MANIFEST", "FileEntry", "codebook_files", "sha256", "write_data", "write_manifest"]
+__all__ = ["ITEMS", "MANIFEST", "SUGGESTIONS", "FileEntry", "codebook_files", "sha256", "write_data", "write_inputs",
+           "write_manifest"]
 
 MANIFEST = "manifest.json"
 
@@ -44,11 +48,37 @@ def codebook_files(books: list[CodebookVersion]) -> dict[str, str]:
     return {f"{b.id}@{b.version}": f"codebooks/{b.id}-{b.version}.yaml" for b in books}
 
 
-def write_data(store: Store, project: int, folder: Path, books: list[CodebookVersion]) -> dict[str, str]:
-    """Write the dataset, the REFI-QDA project and the codebooks into ``folder``; relative path -> what it is."""
+#: The push's inputs in the replication folder, as the commands name them.
+ITEMS, SUGGESTIONS = "data/items.csv", "data/suggestions.csv"
+
+
+def write_inputs(store: Store, project: int, sample: str | None, folder: Path) -> dict[str, str]:
+    """Write what the project was pushed from: the sample's items with stratum and weight (or the list of
+    items), and the suggestions shown with them when there were some; relative path -> what it is."""
+    what: dict[str, str] = {}
+    if sample is not None:
+        rows = write_sample_csv(store, load_sample(store, sample), folder / ITEMS)
+        what[ITEMS] = f"sample {sample}: its {rows} items in draw order, with stratum, weight, title and URL"
+    else:
+        items = sorted(store.studio_tasks(project))
+        pd.DataFrame({"item_id": items}).to_csv(folder / ITEMS, index=False)
+        what[ITEMS] = f"the {len(items)} items the project was pushed with (studio push --items reads it)"
+    suggested = store.studio_suggestions(project)
+    if suggested:
+        table = pd.DataFrame([s._asdict() for s in suggested]).drop(columns=["project"])
+        table.rename(columns={"codebook_id": "codebook"}).to_csv(folder / SUGGESTIONS, index=False)
+        what[SUGGESTIONS] = (f"the {len(table)} suggested codes shown with the items (studio push --suggestions "
+                             "reads it)")
+    return what
+
+
+def write_data(store: Store, project: int, sample: str | None, folder: Path,
+               books: list[CodebookVersion]) -> dict[str, str]:
+    """Write the dataset, the REFI-QDA project, the push's inputs and the codebooks into ``folder``; relative
+    path -> what it is."""
     (folder / "data").mkdir(parents=True, exist_ok=True)
     (folder / "codebooks").mkdir(exist_ok=True)
-    what: dict[str, str] = {}
+    what = write_inputs(store, project, sample, folder)
     for name, fmt in (("coded.csv", "csv"), ("coded.parquet", "parquet")):
         result = export_dataset(store, "coded", folder / "data" / name, format=fmt, project=project)
         what[f"data/{name}"] = (f"the coded dataset ({fmt}): {result.rows} rows, one per item and code any coder "
@@ -64,7 +94,7 @@ def write_data(store: Store, project: int, folder: Path, books: list[CodebookVer
         (folder / f"{stem}.json").write_text(book.content, encoding="utf-8")
         (folder / f"{stem}.yaml").write_text(book.codebook.to_yaml(), encoding="utf-8")
         what[f"{stem}.json"] = f"codebook {book.id} version {book.version}, exactly as stored when it was used"
-        what[f"{stem}.yaml"] = f"the same codebook as YAML (forumkit studio push --codebook reads it)"
+        what[f"{stem}.yaml"] = "the same codebook as YAML (forumkit studio push --codebook reads it)"
     return what
 
 
