@@ -233,6 +233,7 @@ def test_the_replication_folder_and_its_manifest(db, tmp_path):
     out = tmp_path / "appendix"
     res = cli("appendix", "--db", db, "--project", "1", "--boot", "0", "--out", out)
     assert res.returncode == 0, res.stderr
+    assert "without bootstrap intervals" in (out / "methods.md").read_text(encoding="utf-8")
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]
     listed = {f["path"]: f for f in manifest}
     on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
@@ -308,8 +309,11 @@ def test_changing_the_data_changes_the_text(db, tmp_path):
     with sqlite3.connect(db) as con:  # a project pushed from a list of items, without suggestions
         con.execute("DELETE FROM studio_suggestions")
         con.execute("UPDATE studio_projects SET sample_id = NULL")
+        con.execute("DELETE FROM annotations WHERE coder = ? OR annotation_id = 99", (BOB,))  # Alice alone
     listed, tex = _appendix(db, tmp_path / "listed")
     check_latex(tex)
+    assert "Agreement of project 1 could not be computed: only one coder (Coder A) annotated" in listed
+    assert ALICE not in listed and ALICE not in tex
     assert "pushed from a list of items" in listed and "The coders were shown no suggested codes" in listed
     assert "forumkit sample " not in listed and "--items data/items.csv" in listed
 

@@ -56,10 +56,9 @@ def gather(store: Store, project: int | None = None, *, n_boot: int = 1000, conf
     suggestions = suggestion_facts(store, pid, names)
     crawl = crawl_facts(store, int(row["forum_id"]))
     this = next(p for p in coding.projects if p["id"] == pid)
-    pseudonyms = {c.coder: f"Coder {chr(65 + i)}" if i < 26 else f"Coder {i + 1}" for i, c in enumerate(coding.coders)}
     return {
         "project": this, "crawl": crawl, "sample": sample, "books": books, "changes": codebook_changes(books),
-        "several_versions": len({b.id for b in books}) < len(books), "coding": coding, "pseudonyms": pseudonyms,
+        "several_versions": len({b.id for b in books}) < len(books), "coding": coding, "pseudonyms": coding.pseudonyms,
         "suggestions": suggestions, "versions": versions(),
         "commands": commands(crawl, sample, coding, books, this, suggestions is not None, codebook_files(books)),
     }

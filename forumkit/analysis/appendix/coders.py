@@ -20,7 +20,7 @@ from forumkit.errors import ForumkitError, UsageError
 from forumkit.store import Store
 
 __all__ = ["AgreementFacts", "CoderFact", "CodingFacts", "MeasureFact", "RoundFact", "WHY", "coding_facts",
-           "study_projects"]
+           "pseudonym", "study_projects"]
 
 #: Why each statistic is reported: the sentence the appendix puts next to it.
 WHY = {
@@ -114,7 +114,11 @@ class RoundFact:
 
 @dataclass(frozen=True)
 class CodingFacts:
-    """Who coded what in the study's projects, by coder and by round, and the project's agreement."""
+    """Who coded what in the study's projects, by coder and by round, and the project's agreement.
+
+    The text names coders by ``pseudonyms`` (Coder A, B, ... in the order of their e-mails, the project's coders
+    first): a methods section is published, the coders' e-mails are not.
+    """
 
     projects: list[dict]
     coders: list[CoderFact]
@@ -128,6 +132,7 @@ class CodingFacts:
     n_boot: int
     confidence: float
     seed: int
+    pseudonyms: dict[str, str]  # coder e-mail -> the name the text gives them
 
 
 def study_projects(store: Store, row: sqlite3.Row) -> list[sqlite3.Row]:
@@ -152,8 +157,17 @@ def _agreement_facts(label: str, fitted: Agreement, names: dict[str, str]) -> Ag
     return AgreementFacts(label, pairable, len(fitted.coders_), measures, per_code, len(fitted.disagreements_))
 
 
-def _no_agreement(label: str, exc: ForumkitError) -> AgreementFacts:
-    return AgreementFacts(label, 0, 0, [], [], 0, error=exc.one_line())
+def _no_agreement(label: str, exc: ForumkitError, pseudonyms: dict[str, str]) -> AgreementFacts:
+    """Why there is no agreement, coders named by pseudonym (an error may name a coder by e-mail)."""
+    text = exc.one_line()
+    for coder, alias in pseudonyms.items():
+        text = text.replace(coder, alias)
+    return AgreementFacts(label, 0, 0, [], [], 0, error=text)
+
+
+def pseudonym(index: int) -> str:
+    """The text's name of the index-th coder: Coder A, Coder B, ..., then Coder 27, Coder 28, ..."""
+    return f"Coder {chr(65 + index)}" if index < 26 else f"Coder {index + 1}"
 
 
 def _pulled(store: Store, project: int) -> pd.DataFrame | None:
@@ -164,15 +178,15 @@ def _pulled(store: Store, project: int) -> pd.DataFrame | None:
         return None
 
 
-def _round_agreement(rows: pd.DataFrame, label: str, names: dict[str, str], *, n_boot: int, confidence: float,
-                     seed: int) -> AgreementFacts:
+def _round_agreement(rows: pd.DataFrame, label: str, names: dict[str, str], pseudonyms: dict[str, str], *,
+                     n_boot: int, confidence: float, seed: int) -> AgreementFacts:
     """Agreement over the annotation rows of a round's projects: an item is the same unit in each of them (one
     project per blind coder holds the same tasks), so annotations pair by item id across the projects."""
     try:
         coded = rows[~rows["was_cancelled"]].rename(columns={"item_id": "item", "code_id": "code"})
         fitted = Agreement(n_boot=n_boot, level=confidence, seed=seed).fit(*from_coded(coded))
     except ForumkitError as exc:
-        return _no_agreement(label, exc)
+        return _no_agreement(label, exc, pseudonyms)
     return _agreement_facts(label, fitted, names)
 
 
@@ -194,6 +208,11 @@ def coding_facts(store: Store, project: sqlite3.Row, names: dict[str, str], *, n
     pid = int(project["id"])
     projects = study_projects(store, project)
     rows = annotation_rows(store, pid)
+    by_round = {number: [int(r["id"]) for r in projects if r["round"] == number]
+                for number in sorted({r["round"] for r in projects if r["round"] is not None})}
+    pulled = {p: _pulled(store, p) for ids in by_round.values() for p in ids}
+    others = {str(c) for frame in pulled.values() if frame is not None for c in frame["coder"]} - set(rows["coder"])
+    pseudonyms = {coder: pseudonym(i) for i, coder in enumerate(sorted(set(rows["coder"])) + sorted(others))}
     coders = []
     for coder, mine in rows.groupby("coder", sort=True):
         annotations, skipped, items, applied = _counts(mine)
@@ -205,20 +224,20 @@ def coding_facts(store: Store, project: sqlite3.Row, names: dict[str, str], *, n
         agreement = _agreement_facts(f"project {pid}", project_agreement(
             store, pid, n_boot=n_boot, confidence=confidence, seed=seed), names)
     except ForumkitError as exc:
-        agreement = _no_agreement(f"project {pid}", exc)
+        agreement = _no_agreement(f"project {pid}", exc, pseudonyms)
     rounds = []
-    for number in sorted({r["round"] for r in projects if r["round"] is not None}):
-        members = [r for r in projects if r["round"] == number]
-        ids = [int(r["id"]) for r in members]
-        pulled = [rows_of for rows_of in (_pulled(store, p) for p in ids) if rows_of is not None]
-        both = pd.concat(pulled, ignore_index=True) if pulled else None
+    for number, ids in by_round.items():
+        frames = [pulled[p] for p in ids if pulled[p] is not None]
+        both = pd.concat(frames, ignore_index=True) if frames else None
         done_, skipped_, items_, _ = _counts(both) if both is not None else (0, 0, 0, 0)
-        rounds.append(RoundFact(number, ids, sorted(r["coder"] for r in members if r["coder"]),
-                                int(both["coder"].nunique()) if both is not None else 0, done_, items_, skipped_,
-                                _round_agreement(both, f"round {number}", names, n_boot=n_boot,
-                                                 confidence=confidence, seed=seed) if both is not None else None))
+        blind = sorted(r["coder"] for r in projects if r["round"] == number and r["coder"])
+        rounds.append(RoundFact(number, ids, blind, int(both["coder"].nunique()) if both is not None else 0, done_,
+                                items_, skipped_,
+                                None if both is None else _round_agreement(
+                                    both, f"round {number}", names, pseudonyms, n_boot=n_boot,
+                                    confidence=confidence, seed=seed)))
     listing = [{"id": int(r["id"]), "title": r["title"], "unit": r["unit"], "sample": r["sample_id"],
                 "round": r["round"], "coder": r["coder"], "created_at": r["created_at"], "url": r["url"],
                 "project_id": r["project_id"]} for r in projects]
     return CodingFacts(listing, coders, annotations, skipped, items, two_plus, applied, rounds, agreement, n_boot,
-                       confidence, seed)
+                       confidence, seed, pseudonyms)
