@@ -30,6 +30,7 @@ from forumkit.collect.discourse.client import DiscourseClient
 from forumkit.collect.discourse.crawl import Crawler
 from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store, utcnow
+from forumkit.study import init_study
 from forumkit.store.studio import PulledAnnotation, PulledCode, Snapshot, SuggestedCode
 
 from .conftest import cli
@@ -336,6 +337,17 @@ def test_a_blind_round_pairs_the_projects_of_its_coders(db, tmp_path):
     assert f"| 1 | 1, {pid} | 3 (blind: one project each) | 13 | 5 | 1 | {alpha:.3f} |" in md
     assert "On the 5 items of round 1 coded by two or more of its 3 coders" in md
     assert "On the 5 items of project 1 coded by two or more of its 2 coders" in md  # the project alone
+
+
+def test_a_study_folder_gives_the_store_and_project(db, tmp_path):
+    """Inside a study, `forumkit appendix` takes --db from [forum] store and --project from the project last pushed
+    for [sample] name (round1, as forumkit init writes it)."""
+    study = tmp_path / "study"
+    init_study(study)
+    shutil.move(db, study / "forum.db")
+    res = cli("appendix", "--boot", "0", "--out", study / "appendix", cwd=study)
+    assert res.returncode == 0, res.stderr
+    assert "for project 1 (" in (study / "appendix" / "methods.md").read_text(encoding="utf-8")
 
 
 def test_an_unknown_project_is_one_line(db, tmp_path):

@@ -7,13 +7,14 @@ The LaTeX template uses ``<< >>`` and ``<% %>`` as delimiters, so that TeX's bra
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
 from importlib import resources
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, StrictUndefined, Template
 
 __all__ = ["TEMPLATES", "md_escape", "render", "tex_escape"]
 
@@ -75,7 +76,13 @@ def _environment(tex: bool) -> Environment:
     return env
 
 
+@functools.cache
+def _template(name: str) -> Template:
+    """The compiled template of output ``name``: compiled once a process (compiling takes longer than rendering)."""
+    text = resources.files("forumkit").joinpath("data", "appendix", TEMPLATES[name]).read_text(encoding="utf-8")
+    return _environment(name.endswith(".tex")).from_string(text)
+
+
 def render(name: str, facts: dict[str, Any]) -> str:
     """The text of ``name`` (a key of :data:`TEMPLATES`) for the appendix's facts."""
-    template = resources.files("forumkit").joinpath("data", "appendix", TEMPLATES[name]).read_text(encoding="utf-8")
-    return _environment(name.endswith(".tex")).from_string(template).render(**facts)
+    return _template(name).render(**facts)
