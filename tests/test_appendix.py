@@ -14,6 +14,7 @@ import re
 import shutil
 import sqlite3
 import zipfile
+from dataclasses import asdict
 from pathlib import Path
 
 import krippendorff
@@ -24,7 +25,7 @@ import pytest
 from forumkit.analysis.appendix import write_appendix
 from forumkit.analysis.appendix.render import md_escape, tex_escape
 from forumkit.coding.codebook import load_codebook
-from forumkit.coding.sampling import SampleDesign, draw_sample, save_sample
+from forumkit.coding.sampling import SampleDesign, cochran_size, draw_sample, save_sample
 from forumkit.coding.studio.suggestions import read_suggestions
 from forumkit.collect.discourse.client import DiscourseClient
 from forumkit.collect.discourse.crawl import Crawler
@@ -198,8 +199,8 @@ def check_latex(tex: str) -> None:
         else:
             assert stack and stack.pop() == name, f"\\end{{{name}}} closes another environment"
     assert not stack
-    for line in body.splitlines():  # every %, #, _, $, ^, ~ escaped (math is written \\( \\))
-        assert not re.search(r"(?<!\\)[%#_$^~]", line), line
+    for line in body.splitlines():  # every %, #, _, $, ^, ~ escaped outside math (written \\( \\))
+        assert not re.search(r"(?<!\\)[%#_$^~]", re.sub(r"\\\(.*?\\\)", "", line)), line
     for spec, rows in re.findall(r"\\begin\{tabular\}\{(.*?)\}\n(.*?)\\end\{tabular\}", body, flags=re.S):
         columns = len(re.sub(r"\{[^}]*\}", "", spec))
         for row in rows.splitlines():
@@ -279,7 +280,8 @@ def test_changing_the_data_changes_the_text(db, tmp_path):
                     " codebook_version) VALUES (1, 99, ?, ?, ?, ?, ?)",
                     (C1, CHALLENGES.id, *CHALLENGES.category_of(C1), CHALLENGES.version))
         design = json.loads(con.execute("SELECT design FROM samples WHERE id = 'round1'").fetchone()[0])
-        design["design"]["seed"] = 9
+        design["design"].update(seed=9, size=None, confidence=0.9, margin=0.2)  # and its size by Cochran's formula
+        design["size_computation"] = asdict(cochran_size(12, 0.9, 0.2))
         con.execute("UPDATE samples SET design = ? WHERE id = 'round1'", (json.dumps(design),))
         con.execute("UPDATE studio_projects SET round = 1 WHERE id = 1")
         # Carol coded under version 1.1 of the codebook; the crawl was limited to one category and a date.
@@ -300,6 +302,9 @@ def test_changing_the_data_changes_the_text(db, tmp_path):
     alpha = _alpha_by_hand(db)
     assert f"| Krippendorff's alpha | {alpha:.3f} |" in after and f"| Krippendorff's alpha | {alpha:.3f} |" not in before
     assert "with seed 9 " in after and "--seed 9" in after and "--seed 5" not in after
+    assert f"at confidence 0.9 and margin of error 0.2: {cochran_size(12, 0.9, 0.2).explain()}." in after
+    assert "--confidence 0.9 --margin 0.2" in after and "--size" not in after
+    assert f"\\to {cochran_size(12, 0.9, 0.2).n}\\)" in tex
     assert "Coding ran in 1 round:" in after and f"| 1 | 1 | 3 | 11 | 5 | 1 | {alpha:.3f} |" in after
     assert "#### Round 1" in after and "\\paragraph{Round 1.}" in tex
     assert f"| {CHALLENGES.id} | {CHALLENGES.name} | 1.1 |" in after and "Several versions of a codebook" in after

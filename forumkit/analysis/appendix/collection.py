@@ -126,6 +126,7 @@ class SampleFacts:
     margin: float
     cochran: str | None  # the size computation with its numbers, None when the size was fixed
     cochran_n0: float | None
+    cochran_n: int | None
     population: int
     filters: str
     exclude_pinned_and_about: bool
@@ -147,5 +148,6 @@ def sample_facts(store: Store, name: str) -> SampleFacts:
         strata=d.strata, period=d.period, allocation=d.allocation, seed=int(d.seed), size=sample.n,
         fixed_size=size is None, confidence=d.confidence, margin=d.margin,
         cochran=size.explain() if size else None, cochran_n0=size.n0 if size else None,
+        cochran_n=size.n if size else None,
         population=sample.population_size, filters=d.describe_filters(),
         exclude_pinned_and_about=d.exclude_pinned_and_about, strata_rows=rows, active=d.active, design=d.to_dict())
