@@ -240,7 +240,8 @@ def test_the_replication_folder_and_its_manifest(db, tmp_path):
     listed = {f["path"]: f for f in manifest}
     on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
     assert set(listed) == on_disk
-    assert {"methods.md", "methods.tex", "data/items.csv", "data/suggestions.csv", "data/coded.csv", "data/coded.parquet", "data/annotations.csv",
+    assert {"methods.md", "methods.tex", "data/items.csv", "data/suggestions.csv", "data/coded.csv",
+            "data/coded.parquet", "data/annotations.csv",
             "data/project.qdpx", "codebooks/hf-challenges-1.0.json", "codebooks/hf-challenges-1.0.yaml"} <= on_disk
     for path, entry in listed.items():
         data = (out / path).read_bytes()
@@ -316,7 +317,10 @@ def test_changing_the_data_changes_the_text(db, tmp_path):
         con.execute("DELETE FROM studio_suggestions")
         con.execute("UPDATE studio_projects SET sample_id = NULL")
         con.execute("DELETE FROM annotations WHERE coder = ? OR annotation_id = 99", (BOB,))  # Alice alone
-    listed, tex = _appendix(db, tmp_path / "listed")
+    listed, tex = _appendix(db, tmp_path / "after")  # into the same folder: the old files are replaced
+    manifest = json.loads((tmp_path / "after/manifest.json").read_text(encoding="utf-8"))["files"]
+    on_disk = {p.relative_to(tmp_path / "after").as_posix() for p in (tmp_path / "after").rglob("*") if p.is_file()}
+    assert {f["path"] for f in manifest} == on_disk - {"manifest.json"} and "data/suggestions.csv" not in on_disk
     check_latex(tex)
     assert "Agreement of project 1 could not be computed: only one coder (Coder A) annotated" in listed
     assert ALICE not in listed and ALICE not in tex

@@ -26,7 +26,7 @@ from .coders import coding_facts, study_projects
 from .collection import crawl_facts, sample_facts
 from .provenance import commands, versions
 from .render import TEMPLATES, render
-from .replication import MANIFEST, FileEntry, codebook_files, write_data, write_manifest
+from .replication import MANIFEST, FileEntry, codebook_files, remove_previous, write_data, write_manifest
 
 __all__ = ["AppendixResult", "gather", "write_appendix"]
 
@@ -66,12 +66,16 @@ def gather(store: Store, project: int | None = None, *, n_boot: int = 1000, conf
 
 def write_appendix(store: Store, folder: str | Path, project: int | None = None, *, n_boot: int = 1000,
                    confidence: float = 0.95, seed: int = 0) -> AppendixResult:
-    """Write ``methods.md``, ``methods.tex`` and the replication folder into ``folder`` (made if missing)."""
+    """Write ``methods.md``, ``methods.tex`` and the replication folder into ``folder`` (made if missing).
+
+    Run again into the same folder, it first deletes the files its earlier manifest listed (and only those).
+    """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder} is a file", hint="give a folder for the appendix, e.g. --out appendix/")
     facts = gather(store, project, n_boot=n_boot, confidence=confidence, seed=seed)
     folder.mkdir(parents=True, exist_ok=True)
+    remove_previous(folder)
     what = write_data(store, facts["project"]["id"], facts["project"]["sample"], folder, facts["books"])
     listing = dict(what)
     listing.update({"methods.md": "this methods section (Markdown)",

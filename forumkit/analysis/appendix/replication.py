@@ -16,10 +16,12 @@ import pandas as pd
 
 from forumkit.coding.export import export_dataset
 from forumkit.coding.sampling import load_sample, write_sample_csv
+from forumkit.errors import UsageError
 from forumkit.store import Store
 from .codebooks import CodebookVersion
 
-__all__ = ["ITEMS", "MANIFEST", "SUGGESTIONS", "FileEntry", "codebook_files", "sha256", "write_data", "write_inputs",
+__all__ = ["ITEMS", "MANIFEST", "SUGGESTIONS", "FileEntry", "codebook_files", "remove_previous", "sha256", "write_data",
+           "write_inputs",
            "write_manifest"]
 
 MANIFEST = "manifest.json"
@@ -96,6 +98,27 @@ def write_data(store: Store, project: int, sample: str | None, folder: Path,
         what[f"{stem}.json"] = f"codebook {book.id} version {book.version}, exactly as stored when it was used"
         what[f"{stem}.yaml"] = "the same codebook as YAML (forumkit studio push --codebook reads it)"
     return what
+
+
+def remove_previous(folder: Path) -> int:
+    """Delete the files an earlier appendix listed in ``folder``'s manifest (and the manifest), so that a rerun
+    leaves no file of the old data unlisted; files it did not write are kept. Returns how many went."""
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        return 0
+    try:
+        listed = [entry["path"] for entry in json.loads(manifest.read_text(encoding="utf-8"))["files"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{manifest} is not an appendix manifest: {exc}",
+                         hint="give another --out folder, or remove that file") from exc
+    gone = 0
+    for path in listed:
+        target = (folder / path).resolve()
+        if target.is_relative_to(folder.resolve()) and target.is_file():
+            target.unlink()
+            gone += 1
+    manifest.unlink()
+    return gone
 
 
 def write_manifest(folder: Path, what: dict[str, str]) -> list[FileEntry]:
