@@ -317,12 +317,14 @@ def test_changing_the_data_changes_the_text(db, tmp_path):
         con.execute("DELETE FROM studio_suggestions")
         con.execute("UPDATE studio_projects SET sample_id = NULL")
         con.execute("DELETE FROM annotations WHERE coder = ? OR annotation_id = 99", (BOB,))  # Alice alone
+        con.execute("DELETE FROM crawl_runs")  # as in a store whose forum came from elsewhere
     listed, tex = _appendix(db, tmp_path / "after")  # into the same folder: the old files are replaced
     manifest = json.loads((tmp_path / "after/manifest.json").read_text(encoding="utf-8"))["files"]
     on_disk = {p.relative_to(tmp_path / "after").as_posix() for p in (tmp_path / "after").rglob("*") if p.is_file()}
     assert {f["path"] for f in manifest} == on_disk - {"manifest.json"} and "data/suggestions.csv" not in on_disk
     check_latex(tex)
     assert "Agreement of project 1 could not be computed: only one coder (Coder A) annotated" in listed
+    assert "without a crawl run that the store records" in listed and "forumkit scrape" not in listed
     assert ALICE not in listed and ALICE not in tex
     assert "pushed from a list of items" in listed and "The coders were shown no suggested codes" in listed
     assert "forumkit sample " not in listed and "--items data/items.csv" in listed
