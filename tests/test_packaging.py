@@ -25,7 +25,8 @@ def test_the_wheel_carries_the_package_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for data in ("forumkit/codebooks/hf-challenges.yaml", "forumkit/codebooks/hf-benefits.yaml",
                  "forumkit/data/sample_forum.json.gz", "forumkit/data/model_vocabulary.csv",
-                 "forumkit/data/model_families.csv", "forumkit/data/models/static-minilm-256/model.safetensors"):
+                 "forumkit/data/model_families.csv", "forumkit/data/models/static-minilm-256/model.safetensors",
+                 "forumkit/data/appendix/methods.md.j2", "forumkit/data/appendix/methods.tex.j2"):
         assert data in names
     assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "notebooks/"))]
 

@@ -1,12 +1,14 @@
 """The store: one :class:`Store` object over one SQLite file, composed of one part per stage.
 
-Each part lives in its own module with its SQL (forum, runs, hub, coding, studio, analysis, exports, suggest, topics);
+Each part lives in its own module with its SQL (forum, runs, hub, coding, studio, analysis, exports, suggest, topics,
+appendix);
 the schema is :mod:`forumkit.store.schema`, documented in docs/schema.md.
 """
 
 from __future__ import annotations
 
 from .analysis import AnalysisReads
+from .appendix import AppendixReads
 from .base import utcnow
 from .coding import CodingTables
 from .exports import ExportReads
@@ -22,5 +24,5 @@ __all__ = ["SCHEMA", "SCHEMA_VERSION", "Store", "utcnow"]
 
 
 class Store(ForumTables, RunTables, HubTables, CodingTables, StudioTables, SuggestTables, AnalysisReads,
-            ExportReads, TopicTables):
+            ExportReads, TopicTables, AppendixReads):
     """A forumkit SQLite database. Use as a context manager, or call close()."""

@@ -67,7 +67,7 @@ def _f(command: str, param: str, *unless: str) -> Feed:
 
 
 _DB = ("scrape", "stats", "export", "sample", "samples", "suggest topics", "suggest report", "studio push",
-       "studio pull", "studio projects", "agreement", "report", "hub crawl", "hub export", "hub trends")
+       "studio pull", "studio projects", "agreement", "report", "appendix", "hub crawl", "hub export", "hub trends")
 _WORKDIR = ("studio up", "studio down", "studio status", "studio login", "studio push", "studio pull")
 
 #: Section -> the comment above it in forumkit.toml.
@@ -158,7 +158,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("studio", "project", "int", "forumkit's project id (see `forumkit studio projects`).",
             (_f("studio pull", "project"), _f("agreement", "project"), _f("suggest report", "project"),
              _f("export", "project"), _f("report", "project", "--coded"),
-             _f("aggregate", "project", "--dataset", "--coded")),
+             _f("aggregate", "project", "--dataset", "--coded"), _f("appendix", "project")),
             example=1, absent="the project last pushed for [sample] name"),
     # -- analysis ----------------------------------------------------------------------------------------------
     Setting("analysis", "period", "str", "Period of frequencies and trends: month, quarter or year.",
@@ -168,7 +168,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("analysis", "agreement", "path", "Folder of `agreement`'s tables.", (_f("agreement", "out_dir"),),
             init="agreement"),
     Setting("analysis", "boot", "int", "Bootstrap replicates of the agreement intervals.",
-            (_f("agreement", "boot"),), init=1000),
+            (_f("agreement", "boot"), _f("appendix", "boot")), init=1000),
     Setting("analysis", "frequencies", "path", "The table `aggregate` writes (.csv, .parquet, .tex or .md).",
             (_f("aggregate", "out_path"),), init="frequencies.csv"),
     # -- report ------------------------------------------------------------------------------------------------
