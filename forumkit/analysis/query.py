@@ -35,7 +35,7 @@ from forumkit.dates import iso_date
 from forumkit.errors import UsageError
 from forumkit.store import Store
 
-__all__ = ["Query", "parse_query", "query_items", "QUERY_COLUMNS", "QUERY_HINT"]
+__all__ = ["Query", "parse_query", "query_items", "select_items", "QUERY_COLUMNS", "QUERY_HINT"]
 
 #: Columns of :func:`query_items`, in order.
 QUERY_COLUMNS = ["item_id", "unit", "topic_id", "post_id", "created_at", "forum_category", "title", "codes", "text"]

@@ -101,8 +101,10 @@ def query(
                   title=f"{len(found)} coded items match {escape(expression)}")
     for row in found.head(TOP_ITEMS).itertuples(index=False):
         text = " ".join(str(row.text).split())
-        cells = (str(row.created_at or "")[:10], str(row.forum_category or ""), str(row.title or ""), str(row.codes),
-                 text[:TEXT_WIDTH] + ("…" if len(text) > TEXT_WIDTH else ""))
+        title = " ".join(str(row.title or "").split())
+        text = text[len(title):].lstrip() if title and text.startswith(title) else text  # the title has its column
+        cells = (str(row.created_at or "")[:10], str(row.forum_category or ""), str(row.title or ""),
+                 str(row.codes).replace("|", " "), text[:TEXT_WIDTH] + ("…" if len(text) > TEXT_WIDTH else ""))
         table.add_row(str(row.item_id), *(escape(cell) for cell in cells))
     out.print(table)
     if len(found) > TOP_ITEMS:
