@@ -226,3 +226,19 @@ def test_report_gains_the_cooccurrence_section(coded, tmp_path):
     assert len(pd.read_csv(tables / "cooccurrence_subcategory.csv")) == 10
     empty = cooccurrence_section(None, None, figs, tables)
     assert "class='absent'" in "".join(empty.blocks)
+
+
+def test_without_two_codes_there_is_no_pair_and_no_heatmap(coded, tmp_path):
+    db = tmp_path / "uncoded.db"
+    db.write_bytes(coded.read_bytes())
+    with Store(db) as store, store.transaction():
+        store.db.execute("DELETE FROM coded WHERE code_id NOT LIKE 'T.DOCS'")  # one category left: Documentation
+    res = cli("cooccur", "--db", db, "--out", tmp_path / "co.csv")
+    assert res.returncode == 0, res.stderr
+    assert pd.read_csv(tmp_path / "co.csv").empty and not (tmp_path / "co.png").exists()
+    assert "1 category code(s) on the 7 coded items: no pair, no heatmap" in " ".join(res.stderr.split())
+    with Store(db) as store:
+        table = load_coded(store=store, project=1, view="consensus")
+    (tmp_path / "tables").mkdir()
+    section = cooccurrence_section(table, [BOOK], tmp_path / "figures", tmp_path / "tables")
+    assert "1 category coded on 7 items: co-occurrence needs two or more" in "".join(section.blocks)

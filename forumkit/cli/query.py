@@ -50,6 +50,10 @@ def cooccur(
         books = [load_codebook(p) for p in codebooks] or project_codebooks(store, found.project)
     co = CoOccurrence(level=level).fit(found.tidy(), books)
     write_table(co.pairs_, out_path)
+    if len(co.codes_) < 2:
+        err.print(f"{len(co.codes_)} {level} code(s) on the {co.n_items_} coded items: no pair, no heatmap; "
+                  f"{shown(out_path)} has the header only", highlight=False)
+        return
     saved = figures.save(cooccurrence_heatmap(co, f"Co-occurrence of {level} codes ({co.n_items_} coded items, "
                                                   f"{rule})"), out_path.parent, out_path.stem)
     top = Table("A", "B", "n A", "n B", "both", "Jaccard",

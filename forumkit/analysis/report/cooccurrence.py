@@ -39,7 +39,8 @@ def cooccurrence_section(coded: pd.DataFrame | None, codebooks: list[Codebook] |
     co = by_level["category"]
     together = co.pairs_[co.pairs_["n_ab"] > 0]
     if len(co.codes_) < 2:
-        section.absent(f"{len(co.codes_)} category coded on {co.n_items_} items: co-occurrence needs two or more.")
+        section.absent(f"{len(co.codes_)} categor{'y' if len(co.codes_) == 1 else 'ies'} coded on {co.n_items_} "
+                       "items: co-occurrence needs two or more.")
         return section
     section.intro = (f"{co.n_items_} coded items, {len(co.codes_)} categories, {len(together)} of "
                      f"{len(co.pairs_)} pairs of categories given to the same item at least once. Jaccard: items with "
