@@ -156,6 +156,7 @@ def test_rules_decide_which_codes_an_item_has(coded):
     ("'Model loading'", {"since": "2022-01-01", "until": "2023-01-01"}, [2, 4]),
     ("not Performance", {"categories": ["Beginners"], "since": "2022-01-01"}, [2, 4, 6]),
     ("Documentation", {"rule": "any"}, [2, 4, 5]),
+    ("Documentation or 'Config files'", {"adjudicator": "alice@lab.test"}, [1, 2, 4, 5, 6, 8]),  # alice's codes
 ])
 def test_queries_select_the_hand_checked_items(coded, query, options, expected):
     with Store(coded) as store:
@@ -204,6 +205,10 @@ def test_cli_query_prints_and_writes_the_items_in_full(coded, tmp_path):
     ("Speed", ("--category", "Begginers"), "error: no coded item is in the forum category 'Begginers'; did you "
                                            "mean 'Beginners'?"),
     ("Speed", ("--since", "01/02/2022"), "error: --since '01/02/2022' is not a date"),
+    ("Speed and beginners", (), "error: 'beginners' in the query is a forum category, not a code; filter by it with "
+                                "--category 'Beginners'"),
+    ("Speed", ("--rule", "unanimous", "--adjudicator", "alice@lab.test"), "error: an adjudicator decides the "
+                                                                           "majority rule's codes"),
 ])
 def test_bad_queries_are_one_line_usage_errors(coded, query, options, message):
     res = cli("query", "--db", coded, query, *options)

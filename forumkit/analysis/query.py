@@ -134,7 +134,8 @@ def _key(name: str) -> str:
 class _Vocabulary:
     """Every name and id a query may use -> the code ids it stands for (the code and the codes below it)."""
 
-    def __init__(self, codebooks: Sequence, seen: Iterable[str]) -> None:
+    def __init__(self, codebooks: Sequence, seen: Iterable[str], forum_categories: Iterable[str] = ()) -> None:
+        self.forum_categories = {category_key(c): c for c in forum_categories if isinstance(c, str)}
         self.ids: dict[str, set[str]] = {}
         self.names: dict[str, set[str]] = {}
         self.spellings: dict[str, str] = {}  # key -> as written, for "did you mean"
@@ -158,6 +159,10 @@ class _Vocabulary:
             return set().union(*by_id)
         if key in self.names:
             return self.names[key]
+        if category_key(term) in self.forum_categories:
+            name = self.forum_categories[category_key(term)]
+            raise UsageError(f"{term!r} in the query is a forum category, not a code",
+                             hint=f"filter by it with --category {name!r} (categories= in the library)")
         close = difflib.get_close_matches(key, list(self.spellings), n=3, cutoff=0.6)
         hint = (f"did you mean {', '.join(repr(self.spellings[c]) for c in close)}? " if close else "") + \
             "name a code by its id or name (forumkit codebook show FILE); quote names with spaces"
@@ -180,7 +185,7 @@ def _in_categories(items: pd.DataFrame, categories: Sequence[str]) -> pd.Series:
 def select_items(found: ItemCodes, query: Query, codebooks: Sequence, *, categories: Sequence[str] = (),
                  since: str | None = None, until: str | None = None) -> pd.DataFrame:
     """The rows of ``found.items`` the query and filters select, with a ``codes`` column (the item's codes)."""
-    vocabulary = _Vocabulary(codebooks, found.codes["code_id"].unique())
+    vocabulary = _Vocabulary(codebooks, found.codes["code_id"].unique(), found.items["forum_category"].unique())
     by_code = found.codes.groupby("code_id")["item_id"].agg(frozenset).to_dict()
     matches = {}
     for term in query.terms():
