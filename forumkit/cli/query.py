@@ -29,8 +29,8 @@ def cooccur(
     rule: str = typer.Option("majority", help=_RULE_HELP),
     adjudicator: Optional[str] = typer.Option(None, help="With --rule majority: this coder's codes decide the items "
                                                          "they coded."),
-    out_path: Path = path_option(..., "--out", "-o", help="The table of pairs: .csv, .parquet, .tex or .md; the "
-                                                          "heatmap is written beside it (.png and .svg)."),
+    out_path: Path = path_option(..., "--out", "-o", help="The one table of pairs to write: .csv, .parquet, .tex "
+                                                          "or .md; the heatmap goes beside it (.png and .svg)."),
 ) -> None:
     """Co-occurrence of codes: for each pair of codes, the items with both, with each, and their Jaccard.
 
@@ -81,8 +81,8 @@ def query(
     rule: str = typer.Option("majority", help=_RULE_HELP),
     adjudicator: Optional[str] = typer.Option(None, help="With --rule majority: this coder's codes decide the items "
                                                          "they coded."),
-    out_path: Optional[Path] = path_option(None, "--out", "-o", help="Write the items in full: .csv, .parquet, .tex "
-                                                                     "or .md."),
+    out_path: Optional[Path] = path_option(None, "--out", "-o", help="Write the items in full to one file: .csv, "
+                                                                     ".parquet, .tex or .md."),
 ) -> None:
     """The coded items that a query over codes selects: ids, dates, forum categories, titles and texts.
 
