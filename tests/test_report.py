@@ -147,8 +147,10 @@ def test_each_codebook_has_its_own_section(report_dir):
             for fmt in ("png", "svg"):
                 assert (report_dir / "figures" / f"{book.id}_{name}.{fmt}").stat().st_size > 1000
     assert not (report_dir / "figures" / "shares_area.svg").exists()  # no stacked area of every category
-    for section in ("Agreement", "Suggestion acceptance", "Forum activity", "Model mentions", "Hugging Face Hub",
-                    "Provenance"):
+    pairs = pd.read_csv(report_dir / "tables" / "cooccurrence_category.csv")  # both codebooks' categories together
+    assert {"hf-challenges", "hf-benefits"} <= set(pairs["codebook_a"]) | set(pairs["codebook_b"])
+    for section in ("Co-occurrence", "Agreement", "Suggestion acceptance", "Forum activity", "Model mentions",
+                    "Hugging Face Hub", "Provenance"):
         part = html.split(f">{section}</h2>")[1].split("<h2>")[0]
         assert "class='absent'" not in part, section  # each has its data
     topics = html.split(">Topics over time</h2>")[1].split("<h2>")[0]

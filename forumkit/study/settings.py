@@ -67,7 +67,8 @@ def _f(command: str, param: str, *unless: str) -> Feed:
 
 
 _DB = ("scrape", "stats", "export", "sample", "samples", "suggest topics", "suggest report", "studio push",
-       "studio pull", "studio projects", "agreement", "report", "appendix", "hub crawl", "hub export", "hub trends")
+       "studio pull", "studio projects", "agreement", "report", "appendix", "hub crawl", "hub export", "hub trends",
+       "cooccur", "query")
 _WORKDIR = ("studio up", "studio down", "studio status", "studio login", "studio push", "studio pull")
 
 #: Section -> the comment above it in forumkit.toml.
@@ -158,7 +159,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("studio", "project", "int", "forumkit's project id (see `forumkit studio projects`).",
             (_f("studio pull", "project"), _f("agreement", "project"), _f("suggest report", "project"),
              _f("export", "project"), _f("report", "project", "--coded"),
-             _f("aggregate", "project", "--dataset", "--coded"), _f("appendix", "project")),
+             _f("aggregate", "project", "--dataset", "--coded"), _f("appendix", "project"), _f("cooccur", "project"),
+             _f("query", "project")),
             example=1, absent="the project last pushed for [sample] name"),
     # -- analysis ----------------------------------------------------------------------------------------------
     Setting("analysis", "period", "str", "Period of frequencies and trends: month, quarter or year.",

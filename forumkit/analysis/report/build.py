@@ -29,6 +29,7 @@ from forumkit.analysis.trends import RULE, adjust_bh, screen, trend_table
 from forumkit.coding.codebook import Codebook
 from forumkit.store import Store
 from .coding import agreement_section, suggestions_section
+from .cooccurrence import cooccurrence_section
 from .page import Section, for_reader, render
 from .taxonomy import taxonomy_sections
 from .topics import topics_section
@@ -74,6 +75,7 @@ def build_report(store: Store, out_dir: str | Path, *, coded: pd.DataFrame | Non
                       "pull) or pass a coded table (forumkit report --coded FILE --codebook FILE), then run "
                       "forumkit report again.")
         sections.append(absent)
+    sections.append(cooccurrence_section(coded, codebooks, figs, tables))
     sections.append(agreement_section(coders, tables))
     sections.append(suggestions_section(store, project, coders, tables))
     sections.append(topics_section(store, figs, tables, period=options.period, alpha=options.alpha))
