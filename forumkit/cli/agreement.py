@@ -59,11 +59,11 @@ def agreement(
                          f"{_fmt(r.ci_low)} – {_fmt(r.ci_high)}")
     out.print(per_code)
     out.print(f"{len(report.disagreements_)} item × code disagreements")
-    levels = Table("stage", "group", "codebook", "version", "level", "items", "coders", "alpha", "kappa", "exact",
-                   title="per codebook and level")
+    levels = Table("stage", "group", "codebook", "level", "items", "alpha", "kappa", "same",
+                   title="per codebook and level (alpha: nominal or MASI; same: share of items with equal sets)")
     for r in parts.per_level.itertuples():
-        levels.add_row(r.stage, r.group, r.codebook, r.version or "", r.level, str(r.n_items), str(r.n_coders),
-                       _fmt(r.alpha) + (f" ({r.alpha_metric})" if r.alpha_metric else ""), _fmt(r.kappa),
+        levels.add_row(r.stage, r.group, f"{r.codebook} {r.version or ''}".strip(), r.level[:3], str(r.n_items),
+                       _fmt(r.alpha) + (f" {r.alpha_metric}" if r.alpha_metric else ""), _fmt(r.kappa),
                        _fmt(r.exact_agreement))
     out.print(levels)
     if parts.per_round["group"].nunique() > 1:

@@ -69,7 +69,8 @@ def breakdown(store: Store, project: int | None = None, *, n_boot: int = 1000, c
         raise UsageError("no annotations to compare (none pulled, or all skipped)", hint="pull the project first")
     rows["group"] = rows["project"].map(named)
     versions = pd.DataFrame(store.coded_versions(), columns=["project", "annotation_id", "code_id", "codebook_version"])
-    rows = rows.merge(versions, on=["project", "annotation_id", "code_id"], how="left")
+    rows = rows.drop(columns=["codebook_version"], errors="ignore").merge(
+        versions, on=["project", "annotation_id", "code_id"], how="left")
     books = {p: dict(pairs) for p, pairs in store.project_codebook_versions() if p in named}
     decided = adjudications(store)
     decided = decided[decided["project"].isin(named)].assign(group=lambda d: d["project"].map(named))
