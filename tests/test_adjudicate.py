@@ -5,8 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import krippendorff
@@ -31,6 +29,7 @@ from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store
 from forumkit.store.studio import PulledAnnotation, PulledCode, Snapshot
 
+from .conftest import cli
 from .studio_fixtures import studio, studio_template  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -215,11 +214,10 @@ def test_no_disagreement_and_unknown_project_are_one_line_errors(tmp_path):
     [project] = hand_store(db, {"x@lab": [[A1], [B1]], "y@lab": [[A1], [B1]]})
     with Store(db) as store, pytest.raises(ForumkitError, match="no disagreements in project 1"):
         adjudicate(store, Studio("http://127.0.0.1:9", "unused"), project)
-    env = {**os.environ, "FORUMKIT_STUDIO_TOKEN": "unused"}
+    env = {"FORUMKIT_STUDIO_TOKEN": "unused"}
     for args, code, message in ((["--project", "7"], 2, "error: no project 7 in "),  # a usage error
                                 (["--project", str(project)], 1, "error: no disagreements in project 1")):
-        done = subprocess.run([sys.executable, "-m", "forumkit", "adjudicate", "--db", str(db), "--url",
-                               "http://127.0.0.1:9", *args], capture_output=True, text=True, env=env, timeout=120)
+        done = cli("adjudicate", "--db", db, "--url", "http://127.0.0.1:9", *args, env=env)
         assert done.returncode == code and done.stderr.startswith(message) and len(done.stderr.splitlines()) == 1, \
             done.stderr
 
@@ -229,6 +227,11 @@ def test_the_projects_of_a_round_are_one_coding(tmp_path):
     projects = hand_store(db, {"x@lab": [[A1], [A1], [B1]], "y@lab": [[A1], [A2], [B1]]}, rounds=True)
     with Store(db) as store:
         parts = breakdown(store, projects[0], n_boot=0)
+        with store.transaction():  # item 2 recoded by both under version 2.0: versions are never mixed
+            store.db.execute("UPDATE coded SET codebook_version = '2.0' WHERE annotation_id IN (2, 12)")
+        versions = breakdown(store, projects[1], n_boot=0).per_level
     sub = level(parts.per_level, stage="before", level="subcategory")
     assert (sub.group, sub.n_items, sub.n_coders, sub.exact_agreement) == ("round 1", 3, 2, 2 / 3)
     assert set(parts.per_round["group"]) == {"round 1"} and parts.negotiated.empty
+    assert level(versions, level="subcategory", version=BOOK.version)[["n_items", "exact_agreement"]].tolist() == [2, 0.5]
+    assert level(versions, level="subcategory", version="2.0")[["n_items", "exact_agreement"]].tolist() == [1, 1.0]

@@ -4,6 +4,10 @@
 project (found again by a key in its description, linked in the store's ``adjudication_projects``). Each run
 does both directions, so running it again is how decisions come back:
 
+The disputed items are those of the project, or of every project of its coding round (``studio_projects.round``,
+e.g. one project per blind coder), the way ``agreement`` pairs them; the decisions are stored for the project
+named.
+
 1. it reads the queue's tasks and annotations from the server; each task's decision (the adjudicator's
    annotation: with ``--adjudicator``, only that account's; otherwise the latest one) replaces the
    store's decisions of the project (``adjudications`` and ``adjudicated_codes``), with who decided, when
@@ -36,6 +40,7 @@ from forumkit.errors import ForumkitError, UsageError
 from forumkit.store import Store
 from forumkit.store.adjudication import DecidedCode, Decision
 from .coded import annotation_rows
+from .negotiated import groups
 from .studio.client import Studio, item_id_of
 from .studio.projects import project_codebooks, project_row
 from .studio.pull import _iso
@@ -89,8 +94,8 @@ def adjudicate(store: Store, studio: Studio, project: int, *, adjudicator: str |
     """Read the queue's decisions into the store, then queue the disputed items it lacks (see the module)."""
     row = project_row(store, project)
     books = project_codebooks(store, row["id"])
-    rows = annotation_rows(store, row["id"])
-    disputed = disputed_items(rows[~rows["was_cancelled"]])
+    rows = annotation_rows(store, None)  # the project's round is one coding (e.g. one project per blind coder)
+    disputed = disputed_items(rows[rows["project"].isin(groups(store, row["id"])) & ~rows["was_cancelled"]])
     link = store.adjudication_project(row["id"])
     if link is None and not disputed:
         raise ForumkitError(f"no disagreements in project {row['id']}: the coders of every item coded by two or more "
