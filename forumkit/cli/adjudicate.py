@@ -41,7 +41,8 @@ def adjudicate(
     out.print(f"{result.disputed} disputed item(s); {result.added} added to the queue, {result.queued} in it; "
               f"{result.decided} decided", highlight=False)
     if result.ignored:
-        out.print(f"{result.ignored} annotation(s) of the queue by others than the adjudicator ignored", highlight=False)
+        out.print(f"{result.ignored} annotation(s) of the queue by others than the adjudicator ignored",
+                  highlight=False)
     if result.decided < result.queued:
         out.print("adjudicate the rest in Label Studio, then run this command again to bring the decisions back",
                   highlight=False)

@@ -92,8 +92,8 @@ def breakdown(store: Store, project: int | None = None, *, n_boot: int = 1000, c
             negotiated.append(_negotiated(group, frame, after, mine["item_id"].nunique()))
     per_level = pd.concat(levels, ignore_index=True)
     per_level = per_level[["stage", *[c for c in per_level.columns if c != "stage"]]]
-    return Breakdown(per_level, pd.concat(per_round, ignore_index=True),
-                     pd.concat(negotiated, ignore_index=True) if negotiated else pd.DataFrame(columns=NEGOTIATED_COLUMNS))
+    settled_table = pd.concat(negotiated, ignore_index=True) if negotiated else pd.DataFrame(columns=NEGOTIATED_COLUMNS)
+    return Breakdown(per_level, pd.concat(per_round, ignore_index=True), settled_table)
 
 
 def _settle(rows: pd.DataFrame, decided: pd.DataFrame) -> pd.DataFrame:
