@@ -15,7 +15,7 @@ import sys
 from forumkit.errors import INTERRUPTED
 
 # Importing a module registers its commands; the order is the help's, the order of a study.
-from . import scrape, export, demo, study, fake, codebook, sample, suggest, studio, agreement, aggregate, query, report, appendix, hub  # noqa: F401,I001
+from . import scrape, export, demo, study, fake, codebook, sample, suggest, studio, agreement, adjudicate, aggregate, query, report, appendix, hub  # noqa: F401,I001
 from .common import app
 
 __all__ = ["app", "main"]

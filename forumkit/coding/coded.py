@@ -9,7 +9,12 @@ Two tidy tables, both documented in docs/coded.md:
   consensus rule (:mod:`forumkit.coding.consensus`): under the majority rule a
   code is consensus when strictly more than half of the item's coders applied it
   (1 of 2 is not a majority); with an adjudicator, the adjudicator's codes decide
-  the items they coded and the majority decides the rest.
+  the items they coded and the majority decides the rest. Items settled with
+  ``forumkit adjudicate`` (:mod:`forumkit.coding.adjudicate`) take the
+  adjudicator's decision, and ``consensus_rule`` says for each row which rule
+  decided: ``unanimous`` (every coder applied the same codes), ``majority``,
+  ``adjudicator`` (a coder named as adjudicator), ``adjudicated`` (a stored
+  decision) or ``single coder``.
 
 Skipped annotations (``was_cancelled``) are kept in the first table and left
 out of the second.
@@ -17,10 +22,12 @@ out of the second.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from forumkit.errors import UsageError
 from forumkit.store import Store
+from forumkit.store.adjudication import ADJUDICATION_COLUMNS
 from .consensus import consensus_rule
 
 #: Columns of :func:`annotation_rows` before the item's metadata, as the store gives them.
@@ -75,5 +82,39 @@ def coded_items(store: Store, project: int | None = None, *, adjudicator: str | 
         keep, _ = consensus_rule(items["n_with"].to_numpy(), items["n_coders"].to_numpy(), rule="adjudicator",
                                  judged=in_judged, by_judge=by_judge.to_numpy())
     items["consensus"] = keep
+    unanimous = items.groupby(keys)["share"].transform("min") == 1
+    items["consensus_rule"] = np.where(items["n_coders"] == 1, "single coder",
+                                       np.where(unanimous, "unanimous", "majority"))
+    if adjudicator is not None:
+        items.loc[in_judged, "consensus_rule"] = "adjudicator"
+    items = _with_decisions(items, adjudications(store, project), n_coders)
     meta = rows.drop_duplicates(keys)[keys + ["topic_id", "post_id", "forum_category", "created_at", "title"]]
     return items.merge(meta, on=keys, how="left").sort_values(keys + ["code_id"]).reset_index(drop=True)
+
+
+def adjudications(store: Store, project: int | None = None) -> pd.DataFrame:
+    """The stored adjudication decisions, one row per decision and code (an empty code: the item gets none)."""
+    return pd.DataFrame(store.adjudication_rows(None if project is None else [project]), columns=ADJUDICATION_COLUMNS)
+
+
+def _with_decisions(items: pd.DataFrame, decided: pd.DataFrame, n_coders: pd.Series) -> pd.DataFrame:
+    """The items an adjudicator decided get the decision's codes as consensus (codes no coder applied get a row
+    with n_with 0) and their rule ``adjudicated``, with who decided and when."""
+    who = decided.drop_duplicates(["project", "item_id"])[["project", "item_id", "decided_by", "decided_at", "reason"]]
+    coded = n_coders.reset_index()[["project", "item_id", "unit"]]
+    who = who.merge(coded, on=["project", "item_id"])  # decisions of items the project still has
+    items = items.merge(who, on=["project", "item_id", "unit"], how="left")
+    judged = items["decided_by"].notna()
+    chosen = decided.dropna(subset=["code_id"]).merge(coded, on=["project", "item_id"])
+    in_decision = items.merge(chosen[["project", "item_id", "code_id"]].assign(_d=True),
+                              on=["project", "item_id", "code_id"], how="left")["_d"].notna().to_numpy()
+    items.loc[judged, "consensus"] = in_decision[judged.to_numpy()]
+    items.loc[judged, "consensus_rule"] = "adjudicated"
+    new = chosen.merge(items[["project", "item_id", "code_id"]], on=["project", "item_id", "code_id"],
+                       how="left", indicator=True)
+    new = new[new["_merge"] == "left_only"].drop(columns=["_merge", "codebook_version"])
+    if len(new):
+        new = new.merge(n_coders.reset_index(), on=["project", "unit", "item_id"])
+        new = new.assign(n_with=0, coders="", share=0.0, consensus=True, consensus_rule="adjudicated")
+        items = pd.concat([items, new[items.columns]], ignore_index=True)
+    return items

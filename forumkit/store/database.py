@@ -1,12 +1,13 @@
 """The store: one :class:`Store` object over one SQLite file, composed of one part per stage.
 
 Each part lives in its own module with its SQL (forum, runs, hub, coding, studio, analysis, exports, suggest, topics,
-appendix);
+appendix, adjudication);
 the schema is :mod:`forumkit.store.schema`, documented in docs/schema.md.
 """
 
 from __future__ import annotations
 
+from .adjudication import AdjudicationTables
 from .analysis import AnalysisReads
 from .appendix import AppendixReads
 from .base import utcnow
@@ -24,5 +25,5 @@ __all__ = ["SCHEMA", "SCHEMA_VERSION", "Store", "utcnow"]
 
 
 class Store(ForumTables, RunTables, HubTables, CodingTables, StudioTables, SuggestTables, AnalysisReads,
-            ExportReads, TopicTables, AppendixReads):
+            ExportReads, TopicTables, AppendixReads, AdjudicationTables):
     """A forumkit SQLite database. Use as a context manager, or call close()."""

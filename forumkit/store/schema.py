@@ -329,4 +329,32 @@ CREATE TABLE IF NOT EXISTS topic_codes (   -- each topic's nearest codebook code
     score       REAL NOT NULL,             -- ranking score (semantic and lexical z-scores combined)
     PRIMARY KEY (run_id, topic, rank)
 );
+CREATE TABLE IF NOT EXISTS adjudication_projects ( -- where a coded project's disagreements are settled: `forumkit adjudicate`
+    project     INTEGER PRIMARY KEY REFERENCES studio_projects(id), -- the coded project
+    url         TEXT NOT NULL,             -- Label Studio server
+    project_id  INTEGER NOT NULL,          -- the adjudication project's id there
+    adjudicator TEXT,                      -- e-mail whose decisions count; NULL: whoever annotates the queue
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS adjudications ( -- an adjudicator's decision on an item its coders disagreed on
+    project     INTEGER NOT NULL REFERENCES studio_projects(id), -- the coded project
+    item_id     INTEGER NOT NULL,
+    annotation_id INTEGER NOT NULL,        -- the decision: an annotation of the adjudication project
+    decided_by  TEXT NOT NULL,             -- the adjudicator's e-mail in Label Studio
+    decided_at  TEXT,                      -- ISO-8601 UTC of the decision's last change
+    reason      TEXT,                      -- why, as the adjudicator wrote it
+    pulled_at   TEXT NOT NULL,
+    PRIMARY KEY (project, item_id)
+);
+CREATE TABLE IF NOT EXISTS adjudicated_codes ( -- the codes a decision gives the item (none: it gets no code)
+    project     INTEGER NOT NULL,
+    item_id     INTEGER NOT NULL,
+    code_id     TEXT NOT NULL,
+    codebook_id TEXT NOT NULL,
+    category    TEXT NOT NULL,
+    subcategory TEXT,
+    codebook_version TEXT,
+    PRIMARY KEY (project, item_id, code_id),
+    FOREIGN KEY (project, item_id) REFERENCES adjudications(project, item_id) ON DELETE CASCADE
+);
 """
