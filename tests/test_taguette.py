@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import subprocess
@@ -25,6 +26,7 @@ import time
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -197,10 +199,32 @@ def test_taguette_imports_the_codebook_csv_with_names_definitions_and_paths(tagu
     assert exported.status_code == 200
     rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8"))))
     assert {r["tag"]: r["description"] for r in rows} == {**expected, **DEFAULT_TAG}
-    assert {r["number of highlights"] for r in rows} == {"0"}
-    # The hierarchy is the path: each sub-code's tag starts with its parent's (Taguette's sub-tag rule).
+    # The project page (what the coder sees) has the same tags.
+    page = browser.get(f"{base}/project/{project}").text
+    script = re.search(r"var tags = (\{.*?\});\n", page).group(1)
+    tags = json.loads(script.replace("\\x3C", "\\u003C"))  # JSON in a script, its "<" escaped the JavaScript way
+    assert {t["path"]: t["description"] for t in tags.values()} == {**expected, **DEFAULT_TAG}
+
+    # The hierarchy is the path: each sub-code's tag starts with its parent's, and Taguette's highlights of a
+    # tag include those of the tags under it. A highlight on the third level shows under each of its parents.
     for path in expected:
         assert path.rpartition("/")[0] in {*expected, "Interop check", "HF benefits"}, path
+    xsrf = {"_xsrf": browser.cookies["_xsrf"]}
+    added = browser.post(f"{base}/api/project/{project}/document/new",
+                         data={**xsrf, "name": "a post", "description": "", "text_direction": "LEFT_TO_RIGHT"},
+                         files={"file": ("post.html", b"<p>I pipe the output to jq and it hangs.</p>", "text/html")})
+    assert added.status_code == 200, added.text
+    tag_id = {t["path"]: t["id"] for t in tags.values()}
+    pipes = "Interop check/Tools & <editors>/CLI - shell/Pipes"
+    highlight = browser.post(f"{base}/api/project/{project}/document/{added.json()['created']}/highlight/new",
+                             params=xsrf, json={"start_offset": 2, "end_offset": 18, "tags": [tag_id[pipes]]})
+    assert highlight.status_code == 200, highlight.text
+    under = {path: len(browser.get(f"{base}/api/project/{project}/highlights/{quote(path, safe='')}")
+                       .json()["highlights"])
+             for path in (pipes, "Interop check/Tools & <editors>/CLI - shell", "Interop check/Tools & <editors>",
+                          "Interop check", "Interop check/Other", "HF benefits")}
+    assert under == {pipes: 1, "Interop check/Tools & <editors>/CLI - shell": 1, "Interop check/Tools & <editors>": 1,
+                     "Interop check": 1, "Interop check/Other": 0, "HF benefits": 0}
 
     # Taguette's own .qdc is flat (every tag a top-level code named by its path) and without the descriptions;
     # its one departure from the REFI-QDA Codebook schema is an empty <Sets/> (the schema wants a <Set> in it).
