@@ -92,7 +92,7 @@ def taguette(tmp_path_factory):
     home = tmp_path_factory.mktemp("taguette")
     port = free_port()
     log = home / "taguette.log"
-    env = {**os.environ, "HOME": str(home)}
+    env = {**os.environ, "HOME": str(home), "TORNADO_SHUTDOWN_TIME": "0"}  # stop at once on SIGTERM
     with log.open("w") as handle:
         proc = subprocess.Popen([str(exe), "--no-browser", "--bind", "127.0.0.1", "--port", str(port),
                                  "--database", str(home / "taguette.sqlite3")],
