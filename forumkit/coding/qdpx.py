@@ -4,9 +4,9 @@ A .qdpx file is a zip holding ``project.qde`` (XML in the ``urn:QDA-XML:project:
 Project schema 1.0) and ``sources/``, one UTF-8 plain-text file per coded item. The export holds:
 
 * ``<Users>``: one user per coder (their Label Studio e-mail);
-* ``<CodeBook>``: the project's codebooks as they were pushed (the snapshots in the store), every code
-  codable, its definition (and include/exclude notes) as the ``<Description>``. A project with one codebook
-  gets its categories at the top of the code tree, as the codebook file has them; with several codebooks
+* ``<CodeBook>`` (written by :mod:`forumkit.coding.qdc`, as in a .qdc): the project's codebooks as they were
+  pushed (the snapshots in the store), every code codable, its definition (and include/exclude notes) as the
+  ``<Description>``. A project with one codebook gets its categories at the top of the code tree, as the codebook file has them; with several codebooks
   each one becomes a top-level, non-codable code holding its categories, so that categories of two
   codebooks cannot mix;
 * ``<Sources>``: one ``<TextSource>`` per item with at least one annotation that was not skipped. Its text
