@@ -6,9 +6,9 @@ Project schema 1.0) and ``sources/``, one UTF-8 plain-text file per coded item. 
 * ``<Users>``: one user per coder (their Label Studio e-mail);
 * ``<CodeBook>`` (written by :mod:`forumkit.coding.qdc`, as in a .qdc): the project's codebooks as they were
   pushed (the snapshots in the store), every code codable, its definition (and include/exclude notes) as the
-  ``<Description>``. A project with one codebook gets its categories at the top of the code tree, as the codebook file has them; with several codebooks
-  each one becomes a top-level, non-codable code holding its categories, so that categories of two
-  codebooks cannot mix;
+  ``<Description>``. A project with one codebook gets its categories at the top of the code tree, as the
+  codebook file has them; with several codebooks each one becomes a top-level, non-codable code holding its
+  categories, so that categories of two codebooks cannot mix;
 * ``<Sources>``: one ``<TextSource>`` per item with at least one annotation that was not skipped. Its text
   is the item's title line, then each post (live posts of a topic, in order, as Label Studio showed them)
   as ``@username (date):``, the post's own words and its code blocks (indented by four spaces). Label Studio
