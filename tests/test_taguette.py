@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import requests
+import httpx
 from lxml import etree
 
 from forumkit.coding.codebook import load_codebook
@@ -146,7 +146,7 @@ class _Forms(HTMLParser):
             self._fields = None
 
 
-def _form(page: requests.Response, action: str) -> list[tuple[str, str]]:
+def _form(page: httpx.Response, action: str) -> list[tuple[str, str]]:
     assert page.status_code == 200, (page.status_code, page.text[-500:])
     parser = _Forms()
     parser.feed(page.text)
@@ -154,22 +154,22 @@ def _form(page: requests.Response, action: str) -> list[tuple[str, str]]:
     return parser.forms[action]
 
 
-def _new_project(base: str, token: str) -> tuple[requests.Session, int]:
+def _new_project(base: str, token: str) -> tuple[httpx.Client, int]:
     """A browser session logged in with the single-user link, and the id of a project it created."""
-    browser = requests.Session()
+    browser = httpx.Client(follow_redirects=True, timeout=30)
     assert browser.get(f"{base}/?token={token}").status_code == 200
     fields = dict(_form(browser.get(f"{base}/project/new"), "/project/new"))
     fields.update(name="forumkit interop", description="codebooks exported by forumkit")
     made = browser.post(f"{base}/project/new", data=fields)
-    found = re.fullmatch(rf"{re.escape(base)}/project/(\d+)", made.url)
+    found = re.fullmatch(rf"{re.escape(base)}/project/(\d+)", str(made.url))
     assert made.status_code == 200 and found, (made.status_code, made.url)
     return browser, int(found.group(1))
 
 
-def _upload(browser: requests.Session, base: str, project: int, path: Path, kind: str) -> requests.Response:
+def _upload(browser: httpx.Client, base: str, project: int, path: Path, kind: str) -> httpx.Response:
     page = f"/project/{project}/import_codebook"
     fields = _form(browser.get(base + page), page)
-    return browser.post(base + page, data=fields, files={"file": (path.name, path.read_bytes(), kind)})
+    return browser.post(base + page, data=dict(fields), files={"file": (path.name, path.read_bytes(), kind)})
 
 
 def test_taguette_imports_the_codebook_csv_with_names_definitions_and_paths(taguette, tmp_path):
@@ -192,8 +192,8 @@ def test_taguette_imports_the_codebook_csv_with_names_definitions_and_paths(tagu
     shown = {v: dict(fields).get(k.replace("-path", "-description")) for k, v in fields if k.endswith("-path")}
     assert shown == expected  # the confirmation page lists every code, its description unchanged
     assert sum(k.endswith("-import") for k, _ in fields) == len(expected)  # all ticked for import
-    done = browser.post(base + page, data=fields)
-    assert done.status_code == 200 and done.url == f"{base}/project/{project}", (done.url, done.text[-500:])
+    done = browser.post(base + page, data=dict(fields))
+    assert done.status_code == 200 and str(done.url) == f"{base}/project/{project}", (done.url, done.text[-500:])
 
     exported = browser.get(f"{base}/project/{project}/export/codebook.csv")
     assert exported.status_code == 200
@@ -237,6 +237,7 @@ def test_taguette_imports_the_codebook_csv_with_names_definitions_and_paths(tagu
     assert sorted(c.get("name") for c in codes) == sorted({**expected, **DEFAULT_TAG})
     assert not tree.findall(f".//{{{CODEBOOK_NAMESPACE}}}Description")
     assert not tree.findall(f".//{{{CODEBOOK_NAMESPACE}}}Code/{{{CODEBOOK_NAMESPACE}}}Code")
+    browser.close()
 
 
 def test_taguette_refuses_a_qdc_and_a_csv_without_byte_order_mark_loses_its_accents(taguette, tmp_path):
@@ -257,6 +258,7 @@ def test_taguette_refuses_a_qdc_and_a_csv_without_byte_order_mark_loses_its_acce
         fields = _form(_upload(browser, base, project, path, "text/csv"), f"/project/{project}/import_codebook")
         read[path.name] = dict(fields)["tag0-path"]
     assert read["bom.csv"] == "Café" and read["plain.csv"] not in ("Café", ""), read
+    browser.close()
 
 
 def _qdc_codes(codes, above=()):
