@@ -133,3 +133,22 @@ def list_cmd() -> None:
         book = load_codebook(path)
         table.add_row(name, book.name, book.version, str(len(book.categories)), str(len(book)))
     out.print(table, highlight=False)
+
+
+@codebook_app.command("export")
+@one_line_errors
+def export_cmd(
+    files: list[Path] = codebook_argument(..., help="one or more."),
+    out_path: Path = path_option(..., "--out", "-o", help="The one file to write: a .qdc (REFI-QDA codebook) or a .csv "
+                                                          "(Taguette's codebook import)."),
+) -> None:
+    """Write codebooks for another QDA tool: REFI-QDA .qdc (ATLAS.ti, MAXQDA, NVivo, QualCoder) or Taguette CSV.
+
+    The suffix of --out picks the format. A project's codebooks as pushed: forumkit export qdc|taguette.
+    Example: forumkit codebook export hf-challenges --out challenges.csv, then in Taguette: Import codebook
+    """
+    from forumkit.coding.codebook import load_codebook
+    from forumkit.coding.qdc import write_codebooks
+
+    codes = write_codebooks([load_codebook(f) for f in files], out_path)
+    err.print(f"{_count(codes, 'code')} -> {shown(out_path)}", highlight=False)

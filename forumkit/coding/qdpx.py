@@ -4,11 +4,11 @@ A .qdpx file is a zip holding ``project.qde`` (XML in the ``urn:QDA-XML:project:
 Project schema 1.0) and ``sources/``, one UTF-8 plain-text file per coded item. The export holds:
 
 * ``<Users>``: one user per coder (their Label Studio e-mail);
-* ``<CodeBook>``: the project's codebooks as they were pushed (the snapshots in the store), every code
-  codable, its definition (and include/exclude notes) as the ``<Description>``. A project with one codebook
-  gets its categories at the top of the code tree, as the codebook file has them; with several codebooks
-  each one becomes a top-level, non-codable code holding its categories, so that categories of two
-  codebooks cannot mix;
+* ``<CodeBook>`` (written by :mod:`forumkit.coding.qdc`, as in a .qdc): the project's codebooks as they were
+  pushed (the snapshots in the store), every code codable, its definition (and include/exclude notes) as the
+  ``<Description>``. A project with one codebook gets its categories at the top of the code tree, as the
+  codebook file has them; with several codebooks each one becomes a top-level, non-codable code holding its
+  categories, so that categories of two codebooks cannot mix;
 * ``<Sources>``: one ``<TextSource>`` per item with at least one annotation that was not skipped. Its text
   is the item's title line, then each post (live posts of a topic, in order, as Label Studio showed them)
   as ``@username (date):``, the post's own words and its code blocks (indented by four spaces). Label Studio
@@ -32,9 +32,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import tempfile
-import uuid
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -45,8 +43,8 @@ from lxml import etree
 
 from forumkit import __version__
 from forumkit.dates import parse_iso
-from .codebook import Code, Codebook
 from .coded import annotation_rows
+from .qdc import add_codes, clean as _clean, element, guid
 from forumkit.errors import StoreError, UsageError
 from forumkit.store import Store
 
@@ -55,12 +53,6 @@ __all__ = ["NAMESPACE", "QdpxContent", "QdpxResult", "build_qdpx", "export_qdpx"
 log = logging.getLogger(__name__)
 
 NAMESPACE = "urn:QDA-XML:project:1.0"
-#: The namespace of every forumkit GUID: uuid5(GUID_NAMESPACE, key) for a stable key.
-GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:forumkit:qdpx")
-
-_NS = f"{{{NAMESPACE}}}"
-# Characters XML 1.0 cannot hold (control characters other than tab and newlines, surrogates, U+FFFE/F).
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -101,18 +93,6 @@ class _Item:
     note_refs: list[str] = field(default_factory=list)
 
 
-def guid(key: str) -> str:
-    """The GUID of a stable key (uuid5), lower case as the schema's pattern allows."""
-    return str(uuid.uuid5(GUID_NAMESPACE, key))
-
-
-def _clean(text: Any) -> str:
-    """Text XML can hold and every importer counts alike: LF line ends, no control characters."""
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return ""
-    return _NOT_XML.sub("", str(text).replace("\r\n", "\n").replace("\r", "\n"))
-
-
 def _xml_time(value: Any) -> str | None:
     """An ISO-8601 moment as the xsd:dateTime importers read: seconds, UTC, ``Z``. None when missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
@@ -125,14 +105,7 @@ def _xml_time(value: Any) -> str | None:
 
 def _el(parent: etree._Element | None, tag: str, attrs: dict[str, Any] | None = None,
         text: str | None = None) -> etree._Element:
-    attrib = {k: _clean(v) for k, v in (attrs or {}).items() if v is not None}
-    if parent is None:
-        node = etree.Element(_NS + tag, attrib, nsmap={None: NAMESPACE})
-    else:
-        node = etree.SubElement(parent, _NS + tag, attrib)
-    if text:
-        node.text = _clean(text)
-    return node
+    return element(parent, NAMESPACE, tag, attrs, text)
 
 
 # -- item texts ---------------------------------------------------------------------------------------------
@@ -167,53 +140,6 @@ def _description(category: str | None, created_at: str | None, url: str) -> str:
     return "\n".join(p for p in parts if p)
 
 
-# -- codebook -------------------------------------------------------------------------------------------------
-
-def _code_description(code: Code) -> str:
-    parts = [code.definition.strip()]
-    if code.include:
-        parts.append(f"Include: {code.include.strip()}")
-    if code.exclude:
-        parts.append(f"Exclude: {code.exclude.strip()}")
-    if code.examples:
-        parts.append("Examples:\n" + "\n".join(f"- {e}" for e in code.examples))
-    if code.keywords:
-        parts.append(f"Keywords: {', '.join(code.keywords)}")
-    return "\n\n".join(p for p in parts if p)
-
-
-def _code_element(parent: etree._Element, codebook: Codebook, code: Code, guids: dict) -> int:
-    code_guid = guid(f"code/{codebook.id}/{code.id}")
-    guids[(codebook.id, code.id)] = code_guid
-    node = _el(parent, "Code", {"guid": code_guid, "name": code.name, "isCodable": "true"})
-    description = _code_description(code)
-    if description:
-        _el(node, "Description", text=description)
-    return 1 + sum(_code_element(node, codebook, child, guids) for child in code.children)
-
-
-def _codebook_element(parent: etree._Element, codebooks: Sequence[Codebook]) -> tuple[dict, int]:
-    """<CodeBook><Codes>: (codebook id, code id) -> GUID, and the number of codes written."""
-    seen = [cb.id for cb in codebooks]
-    if len(set(seen)) != len(seen):
-        raise StoreError(f"the project lists a codebook twice ({', '.join(seen)})",
-                         hint="push the project again with one version of each codebook")
-    codes = _el(_el(parent, "CodeBook"), "Codes")
-    guids: dict[tuple[str, str], str] = {}
-    count = 0
-    for codebook in codebooks:
-        holder = codes
-        if len(codebooks) > 1:
-            holder = _el(codes, "Code", {"guid": guid(f"codebook/{codebook.id}"), "name": codebook.name,
-                                         "isCodable": "false"})
-            text = codebook.description.strip() + (f"\n\nversion {codebook.version}" if codebook.version else "")
-            _el(holder, "Description", text=text.strip())
-            count += 1
-        for category in codebook.categories:
-            count += _code_element(holder, codebook, category, guids)
-    return guids, count
-
-
 # -- the project ----------------------------------------------------------------------------------------------
 
 def build_qdpx(store: Store, project: int | None = None, *, created: datetime | None = None) -> QdpxContent:
@@ -238,7 +164,7 @@ def build_qdpx(store: Store, project: int | None = None, *, created: datetime | 
     for coder in coders:
         user_guid[coder] = guid(f"user/{coder}")
         _el(users, "User", {"guid": user_guid[coder], "name": coder, "id": coder})
-    code_guid, n_codes = _codebook_element(root, codebooks)
+    code_guid, n_codes = add_codes(_el(_el(root, "CodeBook"), "Codes"), NAMESPACE, codebooks)
 
     unit = row["unit"]
     item_ids = list(dict.fromkeys(int(i) for i in rows["item_id"]))
