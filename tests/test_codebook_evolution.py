@@ -7,6 +7,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from forumkit.coding.codebook import diff, label_config, load_codebook, load_map, taxonomy_name
@@ -181,6 +182,8 @@ def test_migrate_rewrites_annotations_config_and_queues_splits(studio, books, tm
             client.annotate(tasks[item], user=user, result=result)
     with Store(db) as store:
         assert pull(store, client, pushed.project).annotations == 12
+    before = tmp_path / "coded-v1.csv"
+    assert cli("export", "coded", "--db", db, "--project", pushed.project, "--out", before).returncode == 0
 
     # What Label Studio does alone: it refuses NEW's config while annotations use labels NEW lacks.
     with pytest.raises(StudioError, match="still exist in annotations"):
@@ -238,6 +241,20 @@ def test_migrate_rewrites_annotations_config_and_queues_splits(studio, books, tm
     assert sorted(r.item_id for r in queue) == sorted([items[2], items[5]])
     view = next(v for v in client.views(pushed.project_id) if v["data"]["title"] == RECODE_VIEW)
     assert client.view_task_ids(pushed.project_id, int(view["id"])) == sorted([tasks[items[2]], tasks[items[5]]])
+    # Every coded row says its codebook version: exported, and counted apart with aggregate --by-version.
+    after = tmp_path / "coded-v2.csv"
+    assert cli("export", "coded", "--db", db, "--project", pushed.project, "--out", after).returncode == 0
+    frames = [pd.read_csv(path, dtype={"codebook_version": str}) for path in (before, after)]
+    assert [set(f["codebook_version"]) for f in frames] == [{"1.0"}, {"2.0"}]
+    both = tmp_path / "coded-both.csv"
+    pd.concat(frames).to_csv(both, index=False)
+    counts = tmp_path / "by-version.csv"
+    res = cli("aggregate", "--db", db, "--coded", both, "--item-col", "item_id", "--code-col", "code_id",
+              "--version-col", "codebook_version", "--by-version", "--level", "code", "--period", "none", "--out", counts)
+    assert res.returncode == 0, res.stderr
+    table = pd.read_csv(counts, dtype={"group": str}).set_index(["group", "code_id"])["n"]
+    assert table[("1.0", "E.SETUP.INSTALL")] == 1 and table[("2.0", "E.SETUP.ENV")] == 2
+    assert ("1.0", "E.SETUP.ENV") not in table.index or table[("1.0", "E.SETUP.ENV")] == 0
     # Running it again changes nothing.
     again = cli(*args, env=env)
     assert again.returncode == 0 and again.stdout.startswith("done: project"), again.stdout

@@ -10,9 +10,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from forumkit.coding.studio.server import DEFAULT_WORKDIR
+
 from .common import (absolute, app, codebook_argument, codebook_option, err, one_line_errors, open_store, out,
                      path_argument, path_option, shown)
-from .studio import URL, WORKDIR, _connect
 
 if TYPE_CHECKING:  # pyyaml and the importer load when a command runs, not for --help
     from forumkit.coding.codebook import Code, MapError
@@ -192,8 +193,9 @@ def migrate(
     map_file: Path = path_option(..., "--map", help="The map YAML from the project's version to NEW."),
     db: Path = path_option(Path("forum.db"), "--db", help="The forumkit store."),
     project: Optional[int] = typer.Option(None, help="forumkit's project id (see `studio projects`)."),
-    url: Optional[str] = URL,
-    workdir: Path = WORKDIR,
+    url: Optional[str] = typer.Option(None, help="Label Studio URL (default: the one `studio up` started from "
+                                                 "--workdir)."),
+    workdir: Path = path_option(DEFAULT_WORKDIR, "--workdir", help="Folder for the server's data, log and login."),
 ) -> None:
     """Move a coded project to a new codebook version: rewrite every annotation in Label Studio and in the store
     with the map, replace the labeling config, queue split codes' items in a "Needs recoding" tab.
@@ -203,6 +205,8 @@ def migrate(
     """
     from forumkit.coding.codebook import MapError, load_codebook, load_map
     from forumkit.coding.studio.migrate import migrate as run
+
+    from .studio import _connect  # the one way commands reach Label Studio (token from env or login file)
 
     new = load_codebook(to)
     with open_store(absolute(db)) as store:
