@@ -250,7 +250,8 @@ def test_migrate_rewrites_annotations_config_and_queues_splits(studio, books, tm
     pd.concat(frames).to_csv(both, index=False)
     counts = tmp_path / "by-version.csv"
     res = cli("aggregate", "--db", db, "--coded", both, "--item-col", "item_id", "--code-col", "code_id",
-              "--version-col", "codebook_version", "--by-version", "--level", "code", "--period", "none", "--out", counts)
+              "--version-col", "codebook_version", "--by-version", "--level", "code", "--period", "none",
+              "--out", counts)
     assert res.returncode == 0, res.stderr
     table = pd.read_csv(counts, dtype={"group": str}).set_index(["group", "code_id"])["n"]
     assert table[("1.0", "E.SETUP.INSTALL")] == 1 and table[("2.0", "E.SETUP.ENV")] == 2

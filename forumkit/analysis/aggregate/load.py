@@ -3,8 +3,9 @@
 Both sources give the same tidy columns (:data:`COLUMNS`): ``item``, ``code`` (missing on a row that only
 says "this item was coded and got no code": it counts in denominators), ``date`` (UTC, or NaT),
 ``forum_category``, ``coder``, ``weight`` and ``codebook_version`` (the version the code was given under; on
-a row without a code, the version(s) the project codes with, so that each version's denominators are whole). Files are read in batches (:func:`iter_coded`), so a table of
-any length can be aggregated without holding it in memory.
+a row without a code, the version(s) the project codes with, so that each version's denominators are whole).
+Files are read in batches (:func:`iter_coded`), so a table of any length can be aggregated without holding it
+in memory.
 
 Dates: ISO-8601 in any of its usual shapes (``2023-01-05``, ``2023-01-05T10:00:00Z``,
 ``2023-01-05 11:00:00+01:00``, fractions of seconds), converted to UTC; a value without an offset is taken as

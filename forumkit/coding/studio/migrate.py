@@ -140,7 +140,8 @@ def _queue_view(studio: Studio, project_id: int, queue: list[Recode]) -> int | N
     """Mark the queued tasks and show exactly them in the :data:`RECODE_VIEW` tab; its id (None: no queue)."""
     hints: dict[int, list[str]] = {}
     for r in queue:
-        hints.setdefault(r.task_id, []).append(f"{r.old_code} was split: choose {' or '.join(json.loads(r.candidates))}")
+        choices = " or ".join(json.loads(r.candidates))
+        hints.setdefault(r.task_id, []).append(f"{r.old_code} was split: choose {choices}")
     if not hints:
         return None
     for page in studio.task_pages(project_id, annotations=False):
