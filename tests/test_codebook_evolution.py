@@ -161,7 +161,10 @@ def test_migrate_rewrites_annotations_config_and_queues_splits(studio, books, tm
         items = [r[0] for r in con.execute("SELECT id FROM topics WHERE pinned = 0 ORDER BY id LIMIT 7")]
     client = Studio(studio.url, studio.login().token)
     with Store(db) as store:
-        pushed = push(store, client, [old], forum_id=1, unit="topic", item_ids=items, title="evolution", coders=2)
+        suggested = pd.DataFrame({"item_id": [items[0], items[6]], "code_id": ["E.SETUP.INSTALL", "E.RUN.CRASH"],
+                                  "score": [0.9, 0.8]})
+        pushed = push(store, client, [old], forum_id=1, unit="topic", item_ids=items, title="evolution", coders=2,
+                      suggestions=suggested)
     tasks = {i: t for i, t in Store(db).studio_tasks(pushed.project).items()}
     coders = [client.create_user(f"evo{n}-{os.getpid()}@study.example", f"evo{n}p{os.getpid()}") for n in (1, 2)]
     plan = {  # item -> (coder A's codes, coder B's codes)
@@ -223,7 +226,12 @@ def test_migrate_rewrites_annotations_config_and_queues_splits(studio, books, tm
                     if r["type"] == "taxonomy":
                         assert all(list(p) == [c.id for c in new.path_of(p[-1])] for p in r["value"]["taxonomy"])
     assert got == want and memos == 12
+    predicted = {task["data"]["item_id"]: _paths(task["predictions"][0]["result"], control)
+                 for page in client.task_pages(pushed.project_id, annotations=True) for task in page
+                 if task["predictions"]}
+    assert predicted == {items[0]: {"E.SETUP.ENV"}, items[6]: set()}  # merged; split: nothing pre-selected
     config = client.label_config(pushed.project_id)
+    assert 'name="suggestions"' in config and 'name="memo"' in config
     assert 'alias="E.SETUP.ENV"' in config and 'alias="E.SETUP.INSTALL"' not in config and "(v2.0)" in config
     # The store, as migrated, and as a fresh pull reads the server: the same codes, under version 2.0.
     with Store(db) as store:

@@ -203,6 +203,11 @@ class Studio:
         with self._call(f"update annotation {annotation_id}"):
             self._sdk.annotations.update(id=annotation_id, result=result)
 
+    def update_prediction(self, prediction_id: int, result: list[dict]) -> None:
+        """Replace a prediction's result (its score and model version stay)."""
+        with self._call(f"update prediction {prediction_id}"):
+            self._sdk.predictions.update(id=prediction_id, result=result)
+
     def view_task_ids(self, project_id: int, view_id: int) -> list[int]:
         """Ids of the tasks a Data Manager tab shows (its filters applied), in id order."""
         ids: list[int] = []

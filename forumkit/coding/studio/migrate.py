@@ -18,7 +18,8 @@ rewrites the annotations to fit. :func:`migrate` does, in this order, one step a
    interface would (strictly) and replace it. The reverse order fails: with the old annotations in place
    the strict check refuses the config. Between steps 3 and 4 the annotations hold NEW's ids while the
    config still offers OLD's: a coder opening a task in that window sees those codes unselected, which is
-   why the steps run back to back and a re-run finishes the job;
+   why the steps run back to back and a re-run finishes the job. Then the predictions (pushed suggestions)
+   are rewritten the same way, so that tasks pre-select NEW's codes;
 5. **queue**: mark the tasks of queued items (task data ``needs_recoding``) and make or update the Data
    Manager tab :data:`RECODE_VIEW` that shows exactly them;
 6. **store**: in one transaction, the stored codes rewritten as on the server (with NEW's version), the
@@ -78,6 +79,7 @@ class _Plan:
     codes: list[MigratedCode]
     queue: list[Recode]
     rewrites: dict[int, list[dict]]  # annotation id -> new result
+    predictions: dict[int, list[dict]]  # prediction id -> new result (suggestions pre-select NEW's codes)
 
 
 def _resolve(path: list, old: Codebook, new: Codebook) -> tuple[str, str]:
@@ -91,42 +93,61 @@ def _resolve(path: list, old: Codebook, new: Codebook) -> tuple[str, str]:
                       f"nor {new.version} has", hint="correct that annotation in Label Studio, then run again")
 
 
+def _rewrite(result: list[dict], old: Codebook, new: Codebook, cmap: CodeMap) -> tuple[list[dict] | None, list]:
+    """(the result with NEW's paths, or None when nothing changes; (old code, outcome) of each mapped code).
+
+    Kept codes get NEW's path (moved codes follow), renamed and merged ones their target once, split and
+    retired ones are dropped (a split that keeps its source keeps it); a taxonomy left empty is removed.
+    """
+    result = copy.deepcopy(result or [])
+    control = taxonomy_name(new)
+    mapped: list = []
+    changed = False
+    for entry in [r for r in result if r.get("from_name") == control and r.get("type") == "taxonomy"]:
+        paths: list[list[str]] = []
+        for path in entry.get("value", {}).get("taxonomy", []):
+            which, code = _resolve(path, old, new)
+            outcome = cmap.outcome(code) if which == "old" else None
+            if outcome is None or outcome.action == "keep":
+                targets: tuple[str, ...] = (code,)
+            else:
+                mapped.append((code, outcome))
+                targets = (outcome.targets if outcome.action in ("rename", "merge")
+                           else tuple(t for t in outcome.targets if t == code))  # split C -> C | D keeps C
+            paths += [[c.id for c in new.path_of(t)] for t in targets]
+        unique = [list(p) for p in dict.fromkeys(tuple(p) for p in paths)]
+        if unique != entry["value"]["taxonomy"]:
+            entry["value"]["taxonomy"] = unique
+            changed = True
+    if not changed:
+        return None, mapped
+    return [r for r in result if r.get("type") != "taxonomy" or r.get("value", {}).get("taxonomy")], mapped
+
+
 def _plan(studio: Studio, project_id: int, local: int, migration: int, old: Codebook, new: Codebook,
           cmap: CodeMap) -> _Plan:
-    control = taxonomy_name(new)
     codes: list[MigratedCode] = []
     queue: dict[tuple[int, str], Recode] = {}
     rewrites: dict[int, list[dict]] = {}
+    predictions: dict[int, list[dict]] = {}
     for page in studio.task_pages(project_id, annotations=True):
         for task in page:
             item = item_id_of(task, project_id)
             for ann in task.get("annotations") or ():
-                result = copy.deepcopy(ann.get("result") or [])
-                changed = False
-                for entry in [r for r in result if r.get("from_name") == control and r.get("type") == "taxonomy"]:
-                    paths: list[list[str]] = []
-                    for path in entry.get("value", {}).get("taxonomy", []):
-                        which, code = _resolve(path, old, new)
-                        outcome = cmap.outcome(code) if which == "old" else None
-                        if outcome is None or outcome.action == "keep":
-                            targets = (code,)
-                        else:
-                            codes.append(MigratedCode(migration, int(ann["id"]), item, code, outcome.action,
-                                                      json.dumps(list(outcome.targets))))
-                            targets = () if outcome.action in ("split", "retire") else outcome.targets
-                            if outcome.action == "split":
-                                targets = tuple(t for t in outcome.targets if t == code)  # C -> C | D keeps C
-                                queue[(item, code)] = Recode(local, item, int(task["id"]), new.id, code,
-                                                             json.dumps(list(outcome.targets)), migration)
-                        paths += [[c.id for c in new.path_of(t)] for t in targets]
-                    unique = [list(p) for p in dict.fromkeys(tuple(p) for p in paths)]
-                    if unique != entry["value"]["taxonomy"]:
-                        entry["value"]["taxonomy"] = unique
-                        changed = True
-                if changed:
-                    rewrites[int(ann["id"])] = [r for r in result if r.get("type") != "taxonomy"
-                                                or r.get("value", {}).get("taxonomy")]
-    return _Plan(codes, list(queue.values()), rewrites)
+                result, mapped = _rewrite(ann.get("result"), old, new, cmap)
+                if result is not None:
+                    rewrites[int(ann["id"])] = result
+                for code, outcome in mapped:
+                    codes.append(MigratedCode(migration, int(ann["id"]), item, code, outcome.action,
+                                              json.dumps(list(outcome.targets))))
+                    if outcome.action == "split":
+                        queue[(item, code)] = Recode(local, item, int(task["id"]), new.id, code,
+                                                     json.dumps(list(outcome.targets)), migration)
+            for pred in task.get("predictions") or ():
+                result, _ = _rewrite(pred.get("result"), old, new, cmap)
+                if result is not None:
+                    predictions[int(pred["id"])] = result
+    return _Plan(codes, list(queue.values()), rewrites, predictions)
 
 
 def _config(studio: Studio, row, books: list[Codebook]) -> str:
@@ -234,7 +255,10 @@ def migrate(store: Store, studio: Studio, project: int | None, new: Codebook, cm
     config = _config(studio, row, new_books)
     studio.validate_label_config(project_id, config)
     studio.set_label_config(project_id, config)
-    say(f"config: labeling config replaced with {new.id} {new.version}")
+    for prediction_id, result in plan.predictions.items():  # after the config: the server checks them against it
+        studio.update_prediction(prediction_id, result)
+    say(f"config: labeling config replaced with {new.id} {new.version}; {len(plan.predictions)} predictions "
+        f"rewritten")
 
     queue = [r for r in store.recode_queue(local) if r.codebook_id == new.id]
     view_id = _queue_view(studio, project_id, queue)
