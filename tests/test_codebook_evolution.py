@@ -249,6 +249,8 @@ def test_migrate_rewrites_annotations_config_and_queues_splits(studio, books, tm
     assert sorted(r.item_id for r in queue) == sorted([items[2], items[5]])
     view = next(v for v in client.views(pushed.project_id) if v["data"]["title"] == RECODE_VIEW)
     assert client.view_task_ids(pushed.project_id, int(view["id"])) == sorted([tasks[items[2]], tasks[items[5]]])
+    hidden = view["data"]["hiddenColumns"]["explore"]
+    assert "tasks:data.html" in hidden and "tasks:data.needs_recoding" not in hidden
     # Every coded row says its codebook version: exported, and counted apart with aggregate --by-version.
     after = tmp_path / "coded-v2.csv"
     assert cli("export", "coded", "--db", db, "--project", pushed.project, "--out", after).returncode == 0

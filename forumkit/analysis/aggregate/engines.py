@@ -227,7 +227,7 @@ def _check_columns(dataset: str, types: Mapping[str, str], columns: Mapping[str,
     if absent:
         raise UsageError(f"the dataset {dataset} has no column '{absent[0]}' (columns: {', '.join(types)})",
                          hint="name its columns with --item-col, --code-col, --date-col, --category-col, "
-                              "--coder-col, --weight-col")
+                              "--coder-col, --weight-col, --version-col")
     if "date" in columns and not types[columns["date"]].lower().startswith(("timestamp", "date")):
         raise UsageError(f"column '{columns['date']}' of the dataset {dataset} holds {types[columns['date']]}, "
                          "not timestamps", hint="write dates as Parquet timestamps, as `forumkit export coded "

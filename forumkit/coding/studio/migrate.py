@@ -44,6 +44,7 @@ from forumkit.errors import UsageError
 from forumkit.store import Store
 from forumkit.store.migrations import MigratedCode, Recode
 from .client import Studio, item_id_of
+from .columns import VIEW_TITLE
 from .projects import project_codebooks, project_row
 from .server import StudioError
 
@@ -179,7 +180,15 @@ def _queue_view(studio: Studio, project_id: int, queue: list[Recode]) -> int | N
     if ours is not None:
         studio.update_view(int(ours["id"]), project_id, {**ours["data"], "filters": filters})
         return int(ours["id"])
-    return studio.create_view(project_id, {"title": RECODE_VIEW, "type": "list", "target": "tasks",
+    # the columns the coding queue tab shows (not the whole HTML of each item), and the two recode columns
+    queue_tab = next((v for v in views if (v.get("data") or {}).get("title") == VIEW_TITLE), None)
+    shown = {f"tasks:data.{RECODE_FIELD}", f"tasks:data.{RECODE_HINT}"}
+    base = {key: queue_tab["data"][key] for key in ("hiddenColumns", "columnsDisplayType", "columnsWidth")
+            if queue_tab is not None and key in queue_tab["data"]}
+    if "hiddenColumns" in base:
+        base["hiddenColumns"] = {mode: [c for c in cols if c not in shown]
+                                 for mode, cols in base["hiddenColumns"].items()}
+    return studio.create_view(project_id, {**base, "title": RECODE_VIEW, "type": "list", "target": "tasks",
                                            "filters": filters, "ordering": ["tasks:id"]})
 
 
