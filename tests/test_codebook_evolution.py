@@ -266,6 +266,12 @@ def test_migrate_rewrites_annotations_config_and_queues_splits(studio, books, tm
     table = pd.read_csv(counts, dtype={"group": str}).set_index(["group", "code_id"])["n"]
     assert table[("1.0", "E.SETUP.INSTALL")] == 1 and table[("2.0", "E.SETUP.ENV")] == 2
     assert ("1.0", "E.SETUP.ENV") not in table.index or table[("1.0", "E.SETUP.ENV")] == 0
+    from_store = tmp_path / "store-by-version.csv"
+    res = cli("aggregate", "--db", db, "--project", pushed.project, "--view", "coders", "--by-version", "--level",
+              "code", "--period", "none", "--out", from_store)
+    assert res.returncode == 0, res.stderr
+    table = pd.read_csv(from_store, dtype={"group": str})
+    assert set(table["group"]) == {"2.0"} and table.set_index("code_id")["n"]["E.SETUP.ENV"] == 2
     # Running it again changes nothing.
     again = cli(*args, env=env)
     assert again.returncode == 0 and again.stdout.startswith("done: project"), again.stdout
