@@ -34,12 +34,16 @@ def aggregate(
                                                                             "--coded; default: from --db by item."),
     coder_col: Optional[str] = typer.Option(None, "--coder-col", help="Column of coders in --coded."),
     weight_col: Optional[str] = typer.Option(None, "--weight-col", help="Column of sampling weights in --coded."),
+    version_col: Optional[str] = typer.Option(None, "--version-col", help="Column of codebook versions in --coded "
+                                                                          "(for --by-version)."),
     unit: str = typer.Option("topic", help="What --coded items are, to look them up in --db: topic or post."),
     codebooks: list[Path] = codebook_option([], help="roll codes up with it; repeatable (default: the project's "
                                                      "own, else none)."),
     level: str = typer.Option("category", help="category, subcategory or code."),
     period: str = typer.Option("month", help="month, quarter, year (calendar, UTC) or none."),
-    by: Optional[str] = typer.Option(None, help="Also split by forum_category or coder."),
+    by: Optional[str] = typer.Option(None, help="Also split by forum_category, coder or codebook_version."),
+    by_version: bool = typer.Option(False, "--by-version", help="Split by the codebook version each code was "
+                                                                "given under (the same as --by codebook_version)."),
     confidence: float = typer.Option(0.95, help="Confidence level of the Wilson intervals."),
     extrapolate: bool = typer.Option(False, "--extrapolate", help="Add population estimates from the sampling "
                                                                   "weights (est_total, est_low, est_high)."),
@@ -75,6 +79,10 @@ def aggregate(
         raise UsageError("nothing to aggregate", hint="give a store (--db FILE), a coded table (--coded FILE) or a "
                                                       "dataset (--dataset FOLDER)")
     table_format(out_path)  # an unknown suffix fails now, not after the work
+    if by_version:
+        if by not in (None, "codebook_version"):
+            raise UsageError(f"--by-version and --by {by} both split the counts", hint="give one of them")
+        by = "codebook_version"
     books = [load_codebook(path) for path in codebooks]
     names = load_renames(renames) if renames is not None else None
     estimator = Aggregator(level=level, period=None if period.lower() == "none" else period, by=by,
@@ -88,7 +96,8 @@ def aggregate(
                                                                           "leave it out")
         columns = {role: column for role, column in (("item", item_col), ("code", code_col), ("date", date_col),
                                                      ("forum_category", category_col), ("coder", coder_col),
-                                                     ("weight", weight_col)) if column}
+                                                     ("weight", weight_col), ("codebook_version", version_col))
+                   if column}
         estimator.fit_dataset(dataset, books or None, engine=engine or "duckdb", columns=columns,
                               master=spark_master)
         _show(estimator, out_path, level=level, by=by, confidence=confidence)
@@ -100,7 +109,7 @@ def aggregate(
             books = project_codebooks(store, project)
         chunks = iter_coded(coded, store=store, project=project, view=view, adjudicator=adjudicator, item=item_col,
                             code=code_col, date=date_col, category=category_col, coder=coder_col, weight=weight_col,
-                            unit=unit, renames=names)
+                            unit=unit, renames=names, version=version_col)
         estimator.fit(chunks, books or None)
     _show(estimator, out_path, level=level, by=by, confidence=confidence)
 

@@ -1,4 +1,4 @@
-"""Commands of the coding-scheme step: forumkit codebook list | import | validate | show | config."""
+"""Commands of the coding-scheme step: forumkit codebook list | import | validate | show | config | diff | migrate."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from .common import app, codebook_argument, err, one_line_errors, out, path_argument, path_option, shown
+from forumkit.coding.studio.server import DEFAULT_WORKDIR
+
+from .common import (absolute, app, codebook_argument, codebook_option, err, one_line_errors, open_store, out,
+                     path_argument, path_option, shown)
 
 if TYPE_CHECKING:  # pyyaml and the importer load when a command runs, not for --help
-    from forumkit.coding.codebook import Code
+    from forumkit.coding.codebook import Code, MapError
 
 codebook_app = typer.Typer(help="Write, check and show codebooks; make Label Studio configs from them.",
                            no_args_is_help=True)
@@ -152,3 +155,85 @@ def export_cmd(
 
     codes = write_codebooks([load_codebook(f) for f in files], out_path)
     err.print(f"{_count(codes, 'code')} -> {shown(out_path)}", highlight=False)
+
+
+def _map_errors(exc: "MapError") -> None:
+    """A bad map: one `error:` line per problem, exit 2 (a usage error)."""
+    for problem in exc.problems:
+        err.print(f"[red]error:[/] {escape(exc.source)}: {escape(problem)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@codebook_app.command()
+@one_line_errors
+def diff(
+    old: Path = codebook_argument(..., help="the OLD version."),
+    new: Path = codebook_argument(..., help="the NEW version."),
+    map_file: Optional[Path] = path_option(None, "--map", help="A map YAML (rename, merge, split, retire), "
+                                                              "checked against both versions."),
+    as_json: bool = typer.Option(False, "--json", help="Print the differences as JSON."),
+) -> None:
+    """List what changed from OLD to NEW: added, removed, renamed, merged, split, retired, moved and redefined codes.
+
+    Example: forumkit codebook diff challenges-v1.yaml challenges-v2.yaml --map v1-to-v2.yaml
+    """
+    import json
+
+    from forumkit.coding.codebook import MapError, checked_map, diff as compare, load_codebook
+
+    before, after = load_codebook(old), load_codebook(new)
+    try:
+        cmap = checked_map(map_file, before, after) if map_file is not None else None
+    except MapError as exc:
+        _map_errors(exc)
+    changes = compare(before, after, cmap)
+    if as_json:
+        _write(json.dumps(changes.to_dict(), indent=2))
+        return
+    _write(f"{changes.codebook_id} {changes.old_version} -> {changes.new_version}"
+           + (": no changes" if changes.unchanged else ""))
+    lines = ([f"added     {c}  {after.find(c).name}" for c in changes.added]
+             + [f"removed   {c}  {before.find(c).name}" for c in changes.removed]
+             + [f"renamed   {r.old_id} '{r.old_name}' -> {r.new_id} '{r.new_name}'" for r in changes.renamed]
+             + [f"merged    {' + '.join(m.sources)} -> {m.into}" for m in changes.merged]
+             + [f"split     {s.source} -> {' | '.join(s.into)} (items need recoding)" for s in changes.split]
+             + [f"retired   {c}" for c in changes.retired]
+             + [f"moved     {m.code_id}: under {m.old_parent or '(top)'} -> under {m.new_parent or '(top)'}"
+                for m in changes.moved]
+             + [f"redefined {c}" for c in changes.redefined])
+    for line in lines:
+        _write(line)
+
+
+@codebook_app.command()
+@one_line_errors
+def migrate(
+    to: Path = codebook_option(..., "--to", help="the NEW version the project moves to."),
+    map_file: Path = path_option(..., "--map", help="The map YAML from the project's version to NEW."),
+    db: Path = path_option(Path("forum.db"), "--db", help="The forumkit store."),
+    project: Optional[int] = typer.Option(None, help="forumkit's project id (see `studio projects`)."),
+    url: Optional[str] = typer.Option(None, help="Label Studio URL (default: the one `studio up` started from "
+                                                 "--workdir)."),
+    workdir: Path = path_option(DEFAULT_WORKDIR, "--workdir", help="Folder for the server's data, log and login."),
+) -> None:
+    """Move a coded project to a new codebook version: rewrite every annotation in Label Studio and in the store
+    with the map, replace the labeling config, queue split codes' items in a "Needs recoding" tab.
+
+    Safe to run again after an interruption: it resumes, and a finished migration changes nothing.
+    Example: forumkit codebook migrate --db hf.db --project 1 --to challenges-v2.yaml --map v1-to-v2.yaml
+    """
+    from forumkit.coding.codebook import MapError, load_codebook, load_map
+    from forumkit.coding.studio.migrate import migrate as run
+
+    from .studio import _connect  # the one way commands reach Label Studio (token from env or login file)
+
+    new = load_codebook(to)
+    with open_store(absolute(db)) as store:
+        try:
+            result = run(store, _connect(url, None, workdir), project, new, load_map(map_file),
+                         progress=lambda line: _write(line))
+        except MapError as exc:
+            _map_errors(exc)
+    if not result.already:
+        _write(f"done: {result.annotations} annotations rewritten ({result.renamed} codes renamed, {result.merged} "
+               f"merged, {result.split} split, {result.retired} retired); {result.queued} items to recode")

@@ -32,7 +32,14 @@ from .consensus import consensus_rule
 
 #: Columns of :func:`annotation_rows` before the item's metadata, as the store gives them.
 ANNOTATION_COLUMNS = ["project", "forum_id", "unit", "item_id", "coder", "annotation_id", "task_id", "annotated_at",
-                      "lead_time", "was_cancelled", "memo", "code_id", "codebook_id", "category", "subcategory"]
+                      "lead_time", "was_cancelled", "memo", "code_id", "codebook_id", "category", "subcategory",
+                      "codebook_version"]
+
+
+def _versions(values: pd.Series) -> str | None:
+    """The codebook version(s) a code was given under, ``|``-joined when coders used several (None: unknown)."""
+    found = sorted(set(values.dropna()))
+    return "|".join(found) if found else None
 
 
 def _item_metadata(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
@@ -69,7 +76,8 @@ def coded_items(store: Store, project: int | None = None, *, adjudicator: str | 
     n_coders = rows.groupby(keys)["coder"].nunique().rename("n_coders")
     applied = rows.dropna(subset=["code_id"])
     grouped = applied.groupby(keys + ["code_id", "codebook_id", "category", "subcategory"], dropna=False)
-    items = grouped["coder"].agg(n_with="nunique", coders=lambda c: "|".join(sorted(set(c)))).reset_index()
+    items = grouped.agg(n_with=("coder", "nunique"), coders=("coder", lambda c: "|".join(sorted(set(c)))),
+                        codebook_version=("codebook_version", _versions)).reset_index()
     items = items.merge(n_coders.reset_index(), on=keys)
     items["share"] = items["n_with"] / items["n_coders"]
     if adjudicator is None:

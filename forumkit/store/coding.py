@@ -17,7 +17,7 @@ _LIVE_REGULAR = "removed_at IS NULL AND post_type = 1"
 
 _ANNOTATIONS = """
 SELECT a.project, p.forum_id, p.unit, a.item_id, a.coder, a.annotation_id, a.task_id, a.annotated_at, a.lead_time,
-       a.was_cancelled, a.memo, c.code_id, c.codebook_id, c.category, c.subcategory
+       a.was_cancelled, a.memo, c.code_id, c.codebook_id, c.category, c.subcategory, c.codebook_version
 FROM annotations a
 JOIN studio_projects p ON p.id = a.project
 LEFT JOIN coded c ON c.project = a.project AND c.annotation_id = a.annotation_id
@@ -148,7 +148,8 @@ class CodingTables(Connection):
     def annotation_code_rows(self, project: int | None = None) -> list[tuple]:
         """One row per pulled annotation and code (one row with NULL code columns for an annotation without a
         code), ordered by project, item, coder, code: (project, forum_id, unit, item_id, coder, annotation_id,
-        task_id, annotated_at, lead_time, was_cancelled, memo, code_id, codebook_id, category, subcategory)."""
+        task_id, annotated_at, lead_time, was_cancelled, memo, code_id, codebook_id, category, subcategory,
+        codebook_version)."""
         where, args = ("WHERE a.project = ?", (project,)) if project is not None else ("", ())
         return self.db.execute(_ANNOTATIONS.format(where=where), args).fetchall()
 

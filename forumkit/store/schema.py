@@ -357,4 +357,41 @@ CREATE TABLE IF NOT EXISTS adjudicated_codes ( -- the codes a decision gives the
     PRIMARY KEY (project, item_id, code_id),
     FOREIGN KEY (project, item_id) REFERENCES adjudications(project, item_id) ON DELETE CASCADE
 );
+CREATE TABLE IF NOT EXISTS codebook_migrations ( -- one `forumkit codebook migrate` of a project's codebook
+    id          INTEGER PRIMARY KEY,
+    project     INTEGER NOT NULL REFERENCES studio_projects(id),
+    codebook_id TEXT NOT NULL,
+    from_version TEXT NOT NULL,
+    to_version  TEXT NOT NULL,
+    map         TEXT NOT NULL,             -- the mapping as JSON (rename, merge, split, retire)
+    started_at  TEXT NOT NULL,
+    applied_at  TEXT,                      -- NULL until every step is done (a re-run resumes it)
+    annotations INTEGER,                   -- annotations rewritten in Label Studio
+    renamed     INTEGER,                   -- codes of annotations renamed to a new id
+    merged      INTEGER,                   -- ... merged into another code
+    split       INTEGER,                   -- ... removed by a split (their items queued for recoding)
+    retired     INTEGER,                   -- ... removed as retired
+    UNIQUE (project, codebook_id, to_version)
+);
+CREATE TABLE IF NOT EXISTS codebook_migration_codes ( -- each code of an annotation that a migration changed
+    migration   INTEGER NOT NULL REFERENCES codebook_migrations(id),
+    annotation_id INTEGER NOT NULL,        -- Label Studio annotation id
+    item_id     INTEGER NOT NULL,
+    old_code    TEXT NOT NULL,
+    action      TEXT NOT NULL,             -- rename | merge | split | retire
+    new_codes   TEXT NOT NULL,             -- JSON list: the code it became, a split's candidates, [] if retired
+    PRIMARY KEY (migration, annotation_id, old_code)
+);
+CREATE TABLE IF NOT EXISTS recode_queue (  -- items to code again because a migration split one of their codes
+    project     INTEGER NOT NULL REFERENCES studio_projects(id),
+    item_id     INTEGER NOT NULL,
+    task_id     INTEGER NOT NULL,          -- Label Studio task (in the "Needs recoding" tab)
+    codebook_id TEXT NOT NULL,
+    old_code    TEXT NOT NULL,             -- the split code
+    candidates  TEXT NOT NULL,             -- JSON list of the codes to choose from
+    migration   INTEGER NOT NULL REFERENCES codebook_migrations(id),
+    queued_at   TEXT NOT NULL,
+    done_at     TEXT,                      -- set by whoever recodes it (a later round)
+    PRIMARY KEY (project, item_id, codebook_id, old_code)
+);
 """

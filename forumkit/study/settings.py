@@ -68,8 +68,9 @@ def _f(command: str, param: str, *unless: str) -> Feed:
 
 _DB = ("scrape", "stats", "export", "sample", "samples", "suggest topics", "suggest report", "studio push",
        "studio pull", "studio projects", "agreement", "adjudicate", "report", "appendix", "hub crawl", "hub export",
-       "hub trends", "cooccur", "query")
-_WORKDIR = ("studio up", "studio down", "studio status", "studio login", "studio push", "studio pull", "adjudicate")
+       "hub trends", "cooccur", "query", "codebook migrate")
+_WORKDIR = ("studio up", "studio down", "studio status", "studio login", "studio push", "studio pull", "adjudicate",
+            "codebook migrate")
 
 #: Section -> the comment above it in forumkit.toml.
 SECTIONS: dict[str, str] = {
@@ -148,7 +149,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("studio", "port", "int", "Port of `studio up` on 127.0.0.1.", (_f("studio up", "port"),),
             example=8080, absent="a free port"),
     Setting("studio", "url", "str", "A Label Studio server started elsewhere.",
-            (_f("studio push", "url"), _f("studio pull", "url"), _f("adjudicate", "url")), example="http://127.0.0.1:8080",
+            (_f("studio push", "url"), _f("studio pull", "url"), _f("adjudicate", "url"), _f("codebook migrate", "url")),
+            example="http://127.0.0.1:8080",
             absent="the server `studio up` started from workdir"),
     Setting("studio", "coders", "int", "Coders per task (Label Studio's overlap).", (_f("studio push", "coders"),),
             init=2),
@@ -157,7 +159,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("studio", "suggestions", "bool", "Push the suggestions file ([suggest] out) once it exists.",
             (_f("studio push", "suggestions", "--items"),), init=True),
     Setting("studio", "project", "int", "forumkit's project id (see `forumkit studio projects`).",
-            (_f("studio pull", "project"), _f("agreement", "project"), _f("adjudicate", "project"),
+            (_f("studio pull", "project"), _f("codebook migrate", "project"), _f("agreement", "project"),
+             _f("adjudicate", "project"),
              _f("suggest report", "project"),
              _f("export", "project"), _f("report", "project", "--coded"),
              _f("aggregate", "project", "--dataset", "--coded"), _f("appendix", "project"), _f("cooccur", "project"),

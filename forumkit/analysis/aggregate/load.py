@@ -2,8 +2,10 @@
 
 Both sources give the same tidy columns (:data:`COLUMNS`): ``item``, ``code`` (missing on a row that only
 says "this item was coded and got no code": it counts in denominators), ``date`` (UTC, or NaT),
-``forum_category``, ``coder`` and ``weight``. Files are read in batches (:func:`iter_coded`), so a table of
-any length can be aggregated without holding it in memory.
+``forum_category``, ``coder``, ``weight`` and ``codebook_version`` (the version the code was given under; on
+a row without a code, the version(s) the project codes with, so that each version's denominators are whole).
+Files are read in batches (:func:`iter_coded`), so a table of any length can be aggregated without holding it
+in memory.
 
 Dates: ISO-8601 in any of its usual shapes (``2023-01-05``, ``2023-01-05T10:00:00Z``,
 ``2023-01-05 11:00:00+01:00``, fractions of seconds), converted to UTC; a value without an offset is taken as
@@ -33,7 +35,7 @@ __all__ = ["COLUMNS", "VIEWS", "CONSENSUS", "load_coded", "iter_coded", "parse_d
 log = logging.getLogger(__name__)
 
 #: Columns of :func:`load_coded` and of every chunk of :func:`iter_coded`, in order.
-COLUMNS = ("item", "code", "date", "forum_category", "coder", "weight")
+COLUMNS = ("item", "code", "date", "forum_category", "coder", "weight", "codebook_version")
 VIEWS = ("consensus", "coders")
 #: The coder of consensus codes, and of files without a coder column (their codes are taken as agreed).
 CONSENSUS = "consensus"
@@ -149,10 +151,10 @@ def _from_store(store: Store, project: int | None, view: str, adjudicator: str |
     if rows.empty:
         raise UsageError(f"every annotation of project {project} was skipped", hint="code some items first")
     if view == "coders":  # an annotation without codes keeps one row with no code: the item counts as coded
-        frame = rows[["item_id", "code_id", "created_at", "forum_category", "coder"]].copy()
+        frame = rows[["item_id", "code_id", "created_at", "forum_category", "coder", "codebook_version"]].copy()
     else:
         items = coded_items(store, project, adjudicator=adjudicator)
-        agreed = items.loc[items["consensus"], ["item_id", "code_id"]]
+        agreed = items.loc[items["consensus"], ["item_id", "code_id", "codebook_version"]]
         coded = rows.drop_duplicates("item_id")[["item_id", "created_at", "forum_category"]]
         frame = coded.merge(agreed, on="item_id", how="left")  # items without a consensus code keep one row
         frame["coder"] = CONSENSUS
@@ -165,6 +167,9 @@ def _from_store(store: Store, project: int | None, view: str, adjudicator: str |
                     frame.loc[frame["weight"].isna(), "item"].nunique(), project)
     frame["item"] = frame["item"].astype("int64")
     frame["code"] = frame["code"].astype(object).where(frame["code"].notna(), None)
+    current = "|".join(sorted({book.version for book in project_codebooks(store, project)}))
+    frame["codebook_version"] = frame["codebook_version"].astype(object).where(frame["codebook_version"].notna(),
+                                                                               current or None)
     return frame[list(COLUMNS)].reset_index(drop=True)
 
 
@@ -292,11 +297,12 @@ def iter_coded(path: str | Path | None = None, *, store: Store | None = None, pr
                view: str | None = None, adjudicator: str | None = None, item: str = "item", code: str = "code",
                date: str | None = None, category: str | None = None, coder: str | None = None,
                weight: str | None = None, unit: str = "topic", renames: Mapping[str, str] | None = None,
-               batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
+               batch_rows: int = BATCH_ROWS, version: str | None = None) -> Iterator[pd.DataFrame]:
     """The coded table in tidy chunks (:data:`COLUMNS`), for :meth:`Aggregator.fit`.
 
     With ``path``: a CSV or Parquet file read ``batch_rows`` rows at a time; ``item``, ``code``, ``date``,
-    ``category`` (forum category), ``coder`` and ``weight`` name its columns (all but item and code optional).
+    ``category`` (forum category), ``coder``, ``weight`` and ``version`` (codebook version) name its columns
+    (all but item and code optional).
     Without a date or category column, a ``store`` gives them from its topics (``unit="post"``: posts) by item
     id; a missing coder column makes every code the consensus; a missing weight column weighs 1.0. Chunks
     of a file keep each category spelling (renames applied): the Aggregator, or :func:`load_coded`, merges
@@ -321,7 +327,7 @@ def iter_coded(path: str | Path | None = None, *, store: Store | None = None, pr
         raise UsageError(f"no file {path}", hint="check the --coded path")
     wanted = {"item": item, "code": code}
     wanted.update({role: column for role, column in (("date", date), ("category", category), ("coder", coder),
-                                                     ("weight", weight)) if column})
+                                                     ("weight", weight), ("version", version)) if column})
     looked_up = _store_items(store, unit) if store is not None and (date is None or category is None) else None
     for chunk in _batches(path, kind, wanted, batch_rows):
         out = pd.DataFrame({"item": _items(chunk["item"], item, str(path)), "code": _text(chunk["code"])})
@@ -347,6 +353,7 @@ def iter_coded(path: str | Path | None = None, *, store: Store | None = None, pr
         if coder and out["coder"].isna().any():
             out["coder"] = out["coder"].cat.add_categories([UNKNOWN_CODER]).fillna(UNKNOWN_CODER)
         out["weight"] = pd.to_numeric(chunk["weight"], errors="coerce").astype("float64") if weight else 1.0
+        out["codebook_version"] = _text(chunk["version"]) if version else None
         yield out[list(COLUMNS)]
 
 
@@ -354,7 +361,7 @@ def load_coded(path: str | Path | None = None, *, store: Store | None = None, pr
                view: str | None = None, adjudicator: str | None = None, item: str = "item", code: str = "code",
                date: str | None = None, category: str | None = None, coder: str | None = None,
                weight: str | None = None, unit: str = "topic",
-               renames: Mapping[str, str] | None = None) -> pd.DataFrame:
+               renames: Mapping[str, str] | None = None, version: str | None = None) -> pd.DataFrame:
     """The whole coded table as one tidy DataFrame (:data:`COLUMNS`); arguments as :func:`iter_coded`.
 
     Forum categories are normalised over the whole table (:func:`~forumkit.analysis.categories.normalize_categories`).
@@ -367,10 +374,10 @@ def load_coded(path: str | Path | None = None, *, store: Store | None = None, pr
     """
     chunks = list(iter_coded(path, store=store, project=project, view=view, adjudicator=adjudicator, item=item,
                              code=code, date=date, category=category, coder=coder, weight=weight, unit=unit,
-                             renames=renames))
+                             renames=renames, version=version))
     if not chunks:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(COLUMNS, (
-            "int64", object, "datetime64[us, UTC]", object, object, "float64"))})
+            "int64", object, "datetime64[us, UTC]", object, object, "float64", object))})
     frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
     frame["forum_category"] = _normalized(frame["forum_category"], None)
     return frame

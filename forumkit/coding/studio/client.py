@@ -181,6 +181,47 @@ class Studio:
                                                 **extra)
         return int(made.id)
 
+    def label_config(self, project_id: int) -> str:
+        """The project's labeling config XML as the server holds it now."""
+        with self._call(f"read project {project_id}"):
+            return str(self._sdk.projects.get(id=project_id).label_config or "")
+
+    def validate_label_config(self, project_id: int, label_config: str) -> None:
+        """Ask the server whether it would take ``label_config`` as the project's config, strictly: as the web
+        interface's Save does, it refuses a config that lacks labels its annotations still use."""
+        with self._call(f"check a labeling config for project {project_id}"):
+            self._sdk.projects.validate_label_config(id=project_id, label_config=label_config)
+
+    def set_label_config(self, project_id: int, label_config: str) -> None:
+        """Replace the project's labeling config (nothing else of the project changes)."""
+        with self._call(f"replace the labeling config of project {project_id}"):
+            self._sdk.projects.update(id=project_id, label_config=label_config)
+
+    def update_annotation(self, annotation_id: int, result: list[dict]) -> None:
+        """Replace an annotation's result; its coder, times and task stay (Label Studio recounts the project's
+        labels from the new result)."""
+        with self._call(f"update annotation {annotation_id}"):
+            self._sdk.annotations.update(id=annotation_id, result=result)
+
+    def update_prediction(self, prediction_id: int, result: list[dict]) -> None:
+        """Replace a prediction's result (its score and model version stay)."""
+        with self._call(f"update prediction {prediction_id}"):
+            self._sdk.predictions.update(id=prediction_id, result=result)
+
+    def view_task_ids(self, project_id: int, view_id: int) -> list[int]:
+        """Ids of the tasks a Data Manager tab shows (its filters applied), in id order."""
+        ids: list[int] = []
+        page = 1
+        while True:
+            with self._call(f"read the tasks of Data Manager tab {view_id}"):
+                pager = self._sdk.tasks.list(project=project_id, view=view_id, page=page, page_size=PAGE_SIZE,
+                                             include="id")
+            found = [int(task.id) for task in pager.items or ()]
+            ids += found
+            if not found or len(ids) >= int(pager.response.total):
+                return sorted(ids)
+            page += 1
+
     @property
     def sdk(self) -> LabelStudio:
         """The underlying SDK client, for what forumkit does not wrap (tests create coders with it)."""
