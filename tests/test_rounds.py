@@ -79,6 +79,20 @@ def _items(db: Path, n: int) -> list[int]:
         return [r[0] for r in con.execute("SELECT id FROM topics WHERE pinned = 0 ORDER BY id LIMIT ?", (n,))]
 
 
+@pytest.mark.parametrize("options, said", [
+    (["--round", "1", "--coders", "ana@uni.edu,ben at uni", "--per-item", "1"], "'ben at uni' is not a coder's e-mail"),
+    (["--round", "1", "--coders", "ana@uni.edu,ben@uni.edu", "--per-item", "3"], "--per-item 3 is more than the 2 "),
+    (["--round", "1", "--coders", "ana@uni.edu,ana@uni.edu"], "coder ana@uni.edu is listed twice"),
+    (["--coders", "ana@uni.edu,ben@uni.edu"], "is not a number of coders per task"),
+])
+def test_round_options_fail_on_one_line(forum_db, tmp_path, options, said):
+    pd.DataFrame({"item_id": _items(forum_db, 3)}).to_csv(tmp_path / "items.csv", index=False)
+    done = cli("studio", "push", "--db", forum_db, "--items", tmp_path / "items.csv", "--codebook", "hf-challenges",
+               "--workdir", tmp_path / "studio", *options)
+    assert done.returncode == 2 and said in done.stderr and done.stderr.strip().count("\n") == 0, done.stderr
+    assert not (tmp_path / "studio").exists()  # no server was started
+
+
 def _result(codes: list[str], memo: str) -> list[dict]:
     return [{"from_name": taxonomy_name(CHALLENGES), "to_name": "item", "type": "taxonomy",
              "value": {"taxonomy": [[c.id for c in CHALLENGES.path_of(code)] for code in codes]}},

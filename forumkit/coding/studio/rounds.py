@@ -20,7 +20,8 @@ server of their own (own data folder ``<workdir>/coders/<coder>/``, own port, ow
 pristine migrated data folder so it starts in seconds), holding one project with that coder's assigned
 tasks and nothing else. The coder's account is that server's user, with its own password and API token
 (``forumkit studio login --workdir <workdir>/coders/<coder>`` prints what to hand the coder); that token is
-unknown to every other server. ``studio pull --round N`` pulls each coder's project from its server, and
+unknown to every other server. The blank data folder's own user, copied into every coder's server, gets a new
+token nobody knows there, so no token opens two coders' servers. ``studio pull --round N`` pulls each coder's project from its server, and
 the coded dataset (:mod:`forumkit.coding.coded`) reads a round's projects as one coding of the sample.
 """
 
