@@ -5,7 +5,8 @@ Two tidy tables, both documented in docs/coded.md:
 * :func:`annotation_rows` — one row per annotation and code (an annotation
   with no code gives one row with an empty code): who coded what, when, how long.
 * :func:`coded_items` — one row per item and code that any coder applied, with
-  how many coders applied it and a ``consensus`` column, decided by the one
+  how many coders applied it, the coders' memos on the item (``memos``: JSON, coder
+  -> memo, only coders who wrote one) and a ``consensus`` column, decided by the one
   consensus rule (:mod:`forumkit.coding.consensus`): under the majority rule a
   code is consensus when strictly more than half of the item's coders applied it
   (1 of 2 is not a majority); with an adjudicator, the adjudicator's codes decide
@@ -17,10 +18,14 @@ Two tidy tables, both documented in docs/coded.md:
   decision) or ``single coder``.
 
 Skipped annotations (``was_cancelled``) are kept in the first table and left
-out of the second.
+out of the second. The per-coder projects of a blind round
+(:mod:`forumkit.coding.studio.rounds`) are one coding of the sample: in the
+second table they count together, under the round's first project.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -69,6 +74,7 @@ def coded_items(store: Store, project: int | None = None, *, adjudicator: str | 
     (:func:`~forumkit.coding.consensus.consensus_rule`: the majority, or the adjudicator's codes)."""
     rows = annotation_rows(store, project)
     rows = rows[~rows["was_cancelled"]]
+    rows = rows.assign(project=rows["project"].map(store.round_leads()))  # a blind round's projects: one coding
     if adjudicator is not None and adjudicator not in set(rows["coder"]):
         raise UsageError(f"no annotations by adjudicator '{adjudicator}'",
                          hint=f"coders are: {', '.join(sorted(set(rows['coder'])))}")
@@ -96,6 +102,7 @@ def coded_items(store: Store, project: int | None = None, *, adjudicator: str | 
     if adjudicator is not None:
         items.loc[in_judged, "consensus_rule"] = "adjudicator"
     items = _with_decisions(items, adjudications(store, project), n_coders)
+    items = items.merge(_memos(rows, keys), on=keys, how="left")
     meta = rows.drop_duplicates(keys)[keys + ["topic_id", "post_id", "forum_category", "created_at", "title"]]
     return items.merge(meta, on=keys, how="left").sort_values(keys + ["code_id"]).reset_index(drop=True)
 
@@ -126,3 +133,12 @@ def _with_decisions(items: pd.DataFrame, decided: pd.DataFrame, n_coders: pd.Ser
         new = new.assign(n_with=0, coders="", share=0.0, consensus=True, consensus_rule="adjudicated")
         items = pd.concat([items, new[items.columns]], ignore_index=True)
     return items
+
+
+def _memos(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Each item's memos as JSON, coder -> memo (a coder's memos on one item joined by blank lines)."""
+    written = rows.dropna(subset=["memo"]).drop_duplicates(keys + ["coder", "annotation_id"])
+    by_coder = written.groupby(keys + ["coder"])["memo"].agg("\n\n".join).reset_index()
+    memos = by_coder.groupby(keys).apply(lambda g: json.dumps(dict(zip(g["coder"], g["memo"])), ensure_ascii=False),
+                                         include_groups=False)
+    return memos.rename("memos").reset_index() if len(memos) else rows[keys].iloc[:0].assign(memos=None)

@@ -149,8 +149,13 @@ class CodingTables(Connection):
         """One row per pulled annotation and code (one row with NULL code columns for an annotation without a
         code), ordered by project, item, coder, code: (project, forum_id, unit, item_id, coder, annotation_id,
         task_id, annotated_at, lead_time, was_cancelled, memo, code_id, codebook_id, category, subcategory,
-        codebook_version)."""
-        where, args = ("WHERE a.project = ?", (project,)) if project is not None else ("", ())
+        codebook_version).
+
+        A coder's project of a blind round brings the round's other coders' projects with it: together they are
+        one coding of the round's sample."""
+        where, args = ("WHERE a.project = ? OR a.project IN (SELECT id FROM studio_projects WHERE coder IS NOT NULL"
+                       " AND round = (SELECT round FROM studio_projects WHERE id = ? AND coder IS NOT NULL))",
+                       (project, project)) if project is not None else ("", ())
         return self.db.execute(_ANNOTATIONS.format(where=where), args).fetchall()
 
     def annotated_item_metadata(self) -> tuple[list[tuple], list[tuple]]:

@@ -1,7 +1,7 @@
 """The store: one :class:`Store` object over one SQLite file, composed of one part per stage.
 
 Each part lives in its own module with its SQL (forum, runs, hub, coding, studio, analysis, exports, suggest, topics,
-appendix, adjudication, migrations);
+appendix, adjudication, migrations, rounds);
 the schema is :mod:`forumkit.store.schema`, documented in docs/schema.md.
 """
 
@@ -16,6 +16,7 @@ from .exports import ExportReads
 from .forum import ForumTables
 from .hub import HubTables
 from .migrations import MigrationTables
+from .rounds import RoundTables
 from .runs import RunTables
 from .schema import SCHEMA, SCHEMA_VERSION
 from .studio import StudioTables
@@ -26,5 +27,5 @@ __all__ = ["SCHEMA", "SCHEMA_VERSION", "Store", "utcnow"]
 
 
 class Store(ForumTables, RunTables, HubTables, CodingTables, StudioTables, SuggestTables, AnalysisReads,
-            ExportReads, TopicTables, AppendixReads, AdjudicationTables, MigrationTables):
+            ExportReads, TopicTables, AppendixReads, AdjudicationTables, MigrationTables, RoundTables):
     """A forumkit SQLite database. Use as a context manager, or call close()."""

@@ -394,4 +394,22 @@ CREATE TABLE IF NOT EXISTS recode_queue (  -- items to code again because a migr
     done_at     TEXT,                      -- set by whoever recodes it (a later round)
     PRIMARY KEY (project, item_id, codebook_id, old_code)
 );
+CREATE TABLE IF NOT EXISTS rounds (       -- a coding round: a sample coded blind by assigned coders (studio push --round)
+    round       INTEGER PRIMARY KEY,       -- the round's number, unique in the store
+    sample_id   TEXT,                      -- the sample coded; NULL for a list of items
+    forum_id    INTEGER NOT NULL,
+    unit        TEXT NOT NULL,             -- topic | post
+    codebooks   TEXT NOT NULL,             -- JSON list of [codebook id, version] of the last push
+    coders      TEXT NOT NULL,             -- JSON list of the coders' e-mails, sorted
+    per_item    INTEGER NOT NULL,          -- coders assigned to each item
+    seed        INTEGER NOT NULL,          -- seed of the assignment
+    mechanism   TEXT NOT NULL,             -- how coders are kept apart: server-per-coder
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS round_assignments (  -- which coder codes which item in a round
+    round       INTEGER NOT NULL REFERENCES rounds(round),
+    item_id     INTEGER NOT NULL,
+    coder       TEXT NOT NULL,             -- e-mail; the coder's own project has this item as a task
+    PRIMARY KEY (round, item_id, coder)
+);
 """
