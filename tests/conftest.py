@@ -21,6 +21,9 @@ import pytest
 from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 
 from .no_skips import pytest_collectreport, pytest_runtest_logreport, pytest_sessionfinish, pytest_terminal_summary  # noqa: F401
+# The real Label Studio fixtures, defined here once: a module importing them would get its own session-scoped copies
+# (a template migrated and a server started per module, a minute or more each), so modules import only helpers.
+from .studio_fixtures import studio, studio_template  # noqa: F401
 
 # The Ctrl-C tests send SIGINT to forumkit processes that this one starts. A shell that runs the suite as a
 # background job (`.ci/run &`) starts it with SIGINT ignored, and a child inherits "ignored" through exec:

@@ -30,7 +30,6 @@ from forumkit.store import Store
 from forumkit.store.studio import PulledAnnotation, PulledCode, Snapshot
 
 from .conftest import cli
-from .studio_fixtures import studio, studio_template  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = load_codebook(ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml")

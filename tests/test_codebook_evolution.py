@@ -22,7 +22,6 @@ from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store
 
 from .conftest import cli
-from .studio_fixtures import studio, studio_template  # noqa: F401  (fixtures)
 
 OLD = """\
 id: evo

@@ -28,7 +28,7 @@ from nbclient import NotebookClient
 from forumkit.coding.studio import server as studio_server
 
 from .conftest import SHARED, SHARED_FILES, require_files
-from .studio_fixtures import VENV, studio_template  # noqa: F401  (fixture)
+from .studio_fixtures import VENV
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "notebooks"

@@ -30,7 +30,7 @@ from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 from forumkit.store import Store
 
 from .conftest import cli
-from .studio_fixtures import copy_template, studio_template  # noqa: F401  (fixture)
+from .studio_fixtures import copy_template
 
 ROOT = Path(__file__).resolve().parents[1]
 CHALLENGES = load_codebook(ROOT / "forumkit" / "codebooks" / "hf-challenges.yaml")

@@ -27,7 +27,7 @@ from forumkit.coding.studio.pull import pull
 from forumkit.coding.studio.push import push
 
 from .browser import headless_chromium
-from .studio_fixtures import copy_template, studio, studio_template  # noqa: F401  (fixtures)
+from .studio_fixtures import copy_template
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

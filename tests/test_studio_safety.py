@@ -36,7 +36,7 @@ from forumkit.errors import StoreError
 from forumkit.store import Store
 
 from .conftest import cli
-from .studio_fixtures import VENV, copy_template, studio, studio_template  # noqa: F401  (fixtures)
+from .studio_fixtures import VENV, copy_template
 from .test_studio import (BENEFITS, CHALLENGES, ROOT, annotate, exported, forum_db, forumkit,  # noqa: F401
                           leaf_codes, new_coder, one_error_line, topic_ids)
 

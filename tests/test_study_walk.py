@@ -25,7 +25,7 @@ import pytest
 from forumkit.coding.codebook import load_codebook, taxonomy_name
 from forumkit.fakes.discourse import FakeDiscourse, generate_forum
 
-from .studio_fixtures import VENV, copy_template, studio_template  # noqa: F401  (fixtures)
+from .studio_fixtures import VENV, copy_template
 from .test_study import set_key
 
 SAMPLE_SIZE = 9

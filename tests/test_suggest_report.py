@@ -37,7 +37,6 @@ from forumkit.store import Store
 from forumkit.store.studio import PulledAnnotation, PulledCode, Snapshot, SuggestedCode
 
 from .conftest import cli
-from .studio_fixtures import studio, studio_template  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
