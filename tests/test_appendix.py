@@ -287,6 +287,7 @@ def test_changing_the_data_changes_the_text(db, tmp_path):
         con.execute("UPDATE studio_projects SET round = 1 WHERE id = 1")
         # Carol coded under version 1.1 of the codebook; the crawl was limited to one category and a date.
         newer = {**CHALLENGES.to_dict(), "version": "1.1"}
+        newer["codes"] = [{**newer["codes"][0], "name": "Renamed in 1.1"}, *newer["codes"][1:]]
         con.execute("INSERT INTO codebooks (id, version, content, added_at) VALUES (?, '1.1', ?, '2025-03-01')",
                     (CHALLENGES.id, json.dumps(newer)))
         con.execute("UPDATE coded SET codebook_version = '1.1' WHERE annotation_id = 99")
@@ -308,7 +309,8 @@ def test_changing_the_data_changes_the_text(db, tmp_path):
     assert f"\\to {cochran_size(12, 0.9, 0.2).n}\\)" in tex
     assert "Coding ran in 1 round:" in after and f"| 1 | 1 | 3 | 11 | 5 | 1 | {alpha:.3f} |" in after
     assert "#### Round 1" in after and "\\paragraph{Round 1.}" in tex
-    assert f"| {CHALLENGES.id} | {CHALLENGES.name} | 1.1 |" in after and "Several versions of a codebook" in after
+    assert f"| {CHALLENGES.id} | {CHALLENGES.name} | 1.1 |" in after and "Changes from hf-challenges 1.0 to 1.1:" in after
+    assert f"- renamed {CHALLENGES.categories[0].id} '{CHALLENGES.categories[0].name}' -> {CHALLENGES.categories[0].id} 'Renamed in 1.1'" in after.replace("\\", "")
     assert "codebooks/hf-challenges-1.1.json" in after and (tmp_path / "after/codebooks/hf-challenges-1.1.yaml").exists()
     assert f"left out: {', '.join(md_escape(n) for n in left_out)}." in after and len(left_out) > 1
     assert "Only topics created on or after 2021-01-01." in after

@@ -276,6 +276,18 @@ def test_migrate_rewrites_annotations_config_and_queues_splits(studio, books, tm
     assert again.returncode == 0 and again.stdout.startswith("done: project"), again.stdout
     with Store(db) as store:
         assert len(store.codebook_migrations(pushed.project)) == 1 and len(store.recode_queue(pushed.project)) == 2
+    # The methods appendix names both versions and lists the changes, explained by the migration's map.
+    appendix = tmp_path / "appendix"
+    res = cli("appendix", "--db", db, "--project", pushed.project, "--out", appendix, "--boot", "0")
+    assert res.returncode == 0, res.stderr
+    methods = (appendix / "methods.md").read_text(encoding="utf-8").replace("\\", "")  # Markdown escapes off
+    assert "| evo | Evolution test | 1.0 |" in methods and "| evo | Evolution test | 2.0 |" in methods
+    assert "migrated from" in methods and "Changes from evo 1.0 to 2.0:" in methods
+    for line in ("renamed E.RUN.OOM 'Out of memory' -> E.RUN.MEMORY 'Memory'",
+                 "merged E.SETUP.INSTALL + E.SETUP.CONFIG -> E.SETUP.ENV",
+                 "split E.RUN.CRASH -> E.RUN.CRASH_GPU | E.RUN.CRASH_CPU (items need recoding)", "retired E.MISC",
+                 "renamed E.SETUP 'Setup' -> E.SETUP 'Set-up'"):
+        assert f"- {line}" in methods, line
     # A bad map through migrate: one line per problem, exit 2, before Label Studio is touched.
     bad = tmp_path / "bad.yaml"
     bad.write_text(MAP.replace("E.RUN.OOM:", "E.RUN.OMM:"), encoding="utf-8")

@@ -144,6 +144,25 @@ def code_in_the_browser(clone: Path) -> None:
                  "value": {"taxonomy": [path]}}])
 
 
+def adjudicate_in_the_browser(clone: Path) -> None:
+    """The adjudicator takes the first code each disputed item's coders chose between, with a reason."""
+    from label_studio_sdk.client import LabelStudio
+
+    url, token = _studio_login(clone / "forumkit-work" / "studio")
+    ls = LabelStudio(base_url=url, api_key=token)
+    (queue,) = [p for p in ls.projects.list() if p.title.endswith("(adjudication)")]
+    tasks = list(ls.tasks.list(project=queue.id))
+    assert tasks, "forumkit adjudicate queued nothing, though every third task has two codes"
+    book = load_codebook(resolve_codebook("hf-challenges"))
+    lead = int(ls.users.create(email="lead@study.example", username="lead").id)
+    code = book.categories[0].id
+    for task in tasks:
+        ls.annotations.create(id=task.id, completed_by=lead, lead_time=20.0, result=[
+            {"from_name": taxonomy_name(book), "to_name": "item", "type": "taxonomy",
+             "value": {"taxonomy": [[c.id for c in book.path_of(code)]]}},
+            {"from_name": "reason", "to_name": "item", "type": "textarea", "value": {"text": ["the first fits"]}}])
+
+
 def demo_as_a_new_user_runs_it(clone: Path) -> None:
     """The README's first command ran the whole study: check its numbers against the coding key, look at the
     report, and stop the Label Studio the demo left running for the user."""
@@ -162,6 +181,7 @@ AFTER: dict[str, Callable[[Path], None]] = {
     "forumkit studio push --db hf.db --sample round1 --codebook hf-challenges --codebook hf-benefits --coders 2 "
     "--suggestions suggestions.csv":
         code_in_the_browser,
+    "forumkit adjudicate --db hf.db --project 1 --adjudicator lead@study.example": adjudicate_in_the_browser,
 }
 
 

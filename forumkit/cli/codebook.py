@@ -192,16 +192,7 @@ def diff(
         return
     _write(f"{changes.codebook_id} {changes.old_version} -> {changes.new_version}"
            + (": no changes" if changes.unchanged else ""))
-    lines = ([f"added     {c}  {after.find(c).name}" for c in changes.added]
-             + [f"removed   {c}  {before.find(c).name}" for c in changes.removed]
-             + [f"renamed   {r.old_id} '{r.old_name}' -> {r.new_id} '{r.new_name}'" for r in changes.renamed]
-             + [f"merged    {' + '.join(m.sources)} -> {m.into}" for m in changes.merged]
-             + [f"split     {s.source} -> {' | '.join(s.into)} (items need recoding)" for s in changes.split]
-             + [f"retired   {c}" for c in changes.retired]
-             + [f"moved     {m.code_id}: under {m.old_parent or '(top)'} -> under {m.new_parent or '(top)'}"
-                for m in changes.moved]
-             + [f"redefined {c}" for c in changes.redefined])
-    for line in lines:
+    for line in changes.lines(before, after):
         _write(line)
 
 

@@ -57,7 +57,7 @@ def gather(store: Store, project: int | None = None, *, n_boot: int = 1000, conf
     crawl = crawl_facts(store, int(row["forum_id"]))
     this = next(p for p in coding.projects if p["id"] == pid)
     return {
-        "project": this, "crawl": crawl, "sample": sample, "books": books, "changes": codebook_changes(books),
+        "project": this, "crawl": crawl, "sample": sample, "books": books, "changes": codebook_changes(store, pid, books),
         "several_versions": len({b.id for b in books}) < len(books), "coding": coding, "pseudonyms": coding.pseudonyms,
         "suggestions": suggestions, "versions": versions(),
         "commands": commands(crawl, sample, coding, books, this, suggestions is not None, codebook_files(books)),

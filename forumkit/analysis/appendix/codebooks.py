@@ -12,7 +12,7 @@ import math
 import sqlite3
 from dataclasses import dataclass
 
-from forumkit.coding.codebook import Codebook
+from forumkit.coding.codebook import Codebook, diff, parse_map
 from forumkit.coding.suggest.acceptance import ALL, suggestion_report
 from forumkit.errors import ForumkitError, StoreError
 from forumkit.store import Store
@@ -34,6 +34,13 @@ class CodebookVersion:
     content: str
     pushed: bool  # a project of the study was pushed with it
     in_coded_rows: bool  # some coded row records it
+    migrated_from: bool = False  # a project moved from it to a later version (forumkit codebook migrate)
+
+    @property
+    def used(self) -> str:
+        """How the study used it, for the table: "pushed, in coded rows", "migrated from" ..."""
+        return ", ".join(word for word, yes in (("pushed", self.pushed), ("in coded rows", self.in_coded_rows),
+                                                ("migrated from", self.migrated_from)) if yes)
 
     @property
     def codebook(self) -> Codebook:
@@ -53,14 +60,15 @@ class CodebookChange:
 def codebook_versions(store: Store, projects: list[sqlite3.Row]) -> list[CodebookVersion]:
     """Every codebook version the projects used, by codebook id then first use.
 
-    A version a project names whose snapshot is missing is a :class:`StoreError` (the appendix would otherwise
+    A version a project was migrated from counts too. A version a project names whose snapshot is missing is a :class:`StoreError` (the appendix would otherwise
     describe codes it cannot show).
     """
     ids = [int(r["id"]) for r in projects]
     pushed = [tuple(pair) for r in projects for pair in json.loads(r["codebooks"])]
     coded = store.coded_codebook_versions(ids)
-    out = []
-    for book_id, version in dict.fromkeys(sorted(pushed + coded, key=lambda p: p[0])):
+    migrated = [(m["codebook_id"], m["from_version"]) for pid in ids for m in store.codebook_migrations(pid)]
+    out = []  # a migration's old version first: each codebook's versions in the order the study used them
+    for book_id, version in dict.fromkeys(sorted(migrated + pushed + coded, key=lambda p: p[0])):
         found = store.codebook_snapshot(book_id, version)
         if found is None:
             raise StoreError(f"codebook {book_id} {version} is missing from {store.path}",
@@ -68,17 +76,25 @@ def codebook_versions(store: Store, projects: list[sqlite3.Row]) -> list[Codeboo
         content, added_at = found
         book = Codebook.from_dict(json.loads(content))
         out.append(CodebookVersion(book_id, version, book.name, len(book.categories), len(book), added_at, content,
-                                   (book_id, version) in pushed, (book_id, version) in coded))
+                                   (book_id, version) in pushed, (book_id, version) in coded,
+                                   (book_id, version) in migrated))
     return out
 
 
-def codebook_changes(versions: list[CodebookVersion]) -> list[CodebookChange]:
-    """The changes between consecutive versions of each codebook: where `forumkit codebook diff` plugs in.
-
-    Until that diff exists in the coding stage, no change is listed: the appendix names every version used
-    (:func:`codebook_versions`) and says that their differences are not described.
-    """
-    return []
+def codebook_changes(store: Store, project: int, versions: list[CodebookVersion]) -> list[CodebookChange]:
+    """The changes between consecutive versions of each codebook the study used, as `forumkit codebook diff`
+    lists them, explained by the map of the project's migration between them when there was one."""
+    maps = {(m["codebook_id"], m["from_version"], m["to_version"]): parse_map(json.loads(m["map"]))
+            for m in store.codebook_migrations(project)}
+    out = []
+    for book_id in dict.fromkeys(v.id for v in versions):
+        mine = [v for v in versions if v.id == book_id]
+        for old, new in zip(mine, mine[1:]):
+            changes = diff(old.codebook, new.codebook, maps.get((book_id, old.version, new.version)))
+            out.append(CodebookChange(book_id, old.version, new.version,
+                                      [" ".join(line.split()) for line in changes.lines(old.codebook, new.codebook)]
+                                      or ["no change to the codes"]))
+    return out
 
 
 def code_names(versions: list[CodebookVersion]) -> dict[str, str]:

@@ -82,6 +82,19 @@ class CodebookDiff:
         """JSON-able form (``forumkit codebook diff --json``)."""
         return asdict(self)
 
+    def lines(self, old: Codebook, new: Codebook) -> list[str]:
+        """One line a change, in the order of the fields, naming codes as ``old``/``new`` do: what `forumkit
+        codebook diff` prints and the methods appendix lists."""
+        return ([f"added     {c}  {new.find(c).name}" for c in self.added]
+                + [f"removed   {c}  {old.find(c).name}" for c in self.removed]
+                + [f"renamed   {r.old_id} '{r.old_name}' -> {r.new_id} '{r.new_name}'" for r in self.renamed]
+                + [f"merged    {' + '.join(m.sources)} -> {m.into}" for m in self.merged]
+                + [f"split     {s.source} -> {' | '.join(s.into)} (items need recoding)" for s in self.split]
+                + [f"retired   {c}" for c in self.retired]
+                + [f"moved     {m.code_id}: under {m.old_parent or '(top)'} -> under {m.new_parent or '(top)'}"
+                   for m in self.moved]
+                + [f"redefined {c}" for c in self.redefined])
+
 
 def _parent(book: Codebook, code_id: str) -> str | None:
     parent = book.parent_of(code_id)
