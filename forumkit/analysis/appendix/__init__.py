@@ -20,11 +20,12 @@ from typing import Any
 
 from forumkit.coding.studio.projects import project_row
 from forumkit.errors import UsageError
+from forumkit.versions import versions
 from forumkit.store import Store
 from .codebooks import codebook_changes, codebook_versions, code_names, suggestion_facts
 from .coders import coding_facts, study_projects
 from .collection import crawl_facts, sample_facts
-from .provenance import commands, versions
+from .provenance import commands
 from .render import TEMPLATES, render
 from .replication import MANIFEST, FileEntry, codebook_files, remove_previous, write_data, write_manifest
 

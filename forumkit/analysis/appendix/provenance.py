@@ -8,22 +8,15 @@ their defaults and the text says so.
 
 from __future__ import annotations
 
-import platform
 import shlex
 from dataclasses import dataclass
-from importlib import metadata
 
-from forumkit import __version__
 from .coders import CodingFacts
 from .codebooks import CodebookVersion
 from .collection import CrawlFacts, SampleFacts
 from .replication import ITEMS, SUGGESTIONS
 
-__all__ = ["PACKAGES", "Command", "commands", "versions"]
-
-#: The packages whose versions change results: storage, statistics, the QDA export, the suggestion models.
-PACKAGES = ("pandas", "numpy", "scipy", "pyarrow", "lxml", "jinja2", "label-studio-sdk", "scikit-learn",
-            "sentence-transformers", "model2vec", "bertopic")
+__all__ = ["Command", "commands"]
 
 #: The store's name in the commands (the reader's copy of the study's store).
 DB = "forum.db"
@@ -35,17 +28,6 @@ class Command:
 
     step: str
     line: str
-
-
-def versions() -> list[tuple[str, str]]:
-    """(name, version) of forumkit, Python and each of :data:`PACKAGES` that is installed."""
-    out = [("forumkit", __version__), ("Python", platform.python_version())]
-    for name in PACKAGES:
-        try:
-            out.append((name, metadata.version(name)))
-        except metadata.PackageNotFoundError:
-            continue
-    return out
 
 
 def _line(*words: object) -> str:

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import html
-import platform
 import shlex
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -28,14 +26,13 @@ from forumkit.analysis.hubtrends import hub_endpoints, hub_trends, write_figures
 from forumkit.analysis.trends import RULE, adjust_bh, screen, trend_table
 from forumkit.coding.codebook import Codebook
 from forumkit.store import Store
+from forumkit.versions import versions
 from .coding import agreement_section, suggestions_section
 from .cooccurrence import cooccurrence_section
 from .page import Section, for_reader, render
 from .taxonomy import taxonomy_sections
 from .topics import topics_section
 
-PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "pymannkendall", "matplotlib", "plotly", "krippendorff",
-            "label-studio-sdk")
 #: The columns of a trend table a reader needs, as the report names them (the CSV beside it has them all).
 TREND_SHOWN = {"series": "series", "n": "periods", "nonzero": "periods > 0", "first": "first", "last": "last",
                "sen_slope": "Sen slope", "trend": "trend", "p": "p", "p_adj": "p (BH)", "change_at": "change at",
@@ -239,12 +236,7 @@ def _provenance_section(store: Store, codebooks: list[Codebook] | None, command:
     section = Section("Provenance", "provenance", "What produced this report, to reproduce it.")
     cmd = command or " ".join(shlex.quote(a) for a in sys.argv)
     section.raw(f"<pre>{html.escape(cmd)}</pre>")
-    rows = [("forumkit", __version__), ("python", platform.python_version())]
-    for name in PACKAGES:
-        try:
-            rows.append((name, metadata.version(name)))
-        except metadata.PackageNotFoundError:
-            continue
+    rows = versions()
     rows.append(("store", f"{store.path} (sha256 {_digest(store.path)}…)"))
     rows += [(f"crawl of {url}", f"{started} → {finished}, {requests} requests")
              for url, started, finished, requests in store.recent_crawls(5)]
