@@ -179,6 +179,15 @@ def test_adjudication_round_trip_gives_the_consensus_and_negotiated_agreement(st
     assert level(levels, stage="after", level="category").exact_agreement == 5 / 6
     assert level(levels, stage="after", level="subcategory").exact_agreement == 5 / 6
     assert set(levels["version"]) == {BOOK.version} and set(levels["group"]) == {f"project {pushed.project}"}
+    # The methods appendix states the same numbers.
+    out = forum_db.parent / "appendix"
+    res = cli("appendix", "--db", forum_db, "--project", pushed.project, "--out", out, "--boot", "0")
+    assert res.returncode == 0, res.stderr
+    methods = (out / "methods.md").read_text(encoding="utf-8").replace("\\", "")
+    assert "#### Negotiated agreement" in methods and "#### Per codebook and level" in methods
+    assert f"| project {pushed.project} | percent_agreement | {13 / 18:.3f} | {16 / 18:.3f} | 6 | 2 |" in methods
+    assert f"| {BOOK.id} | {BOOK.version} | category | 6 | 2 | masi | " in methods
+    assert f"| {0.5:.3f} | {4 / 6:.3f} |" in methods  # category level: kappa, same set
 
 
 # -- one-line errors and rounds (a hand-made store, no server) ------------------------------------------------------

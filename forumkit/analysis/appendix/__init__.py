@@ -22,6 +22,7 @@ from forumkit.coding.studio.projects import project_row
 from forumkit.errors import UsageError
 from forumkit.versions import versions
 from forumkit.store import Store
+from .coders import level_facts
 from .codebooks import codebook_changes, codebook_versions, code_names, suggestion_facts
 from .coders import coding_facts, study_projects
 from .collection import crawl_facts, sample_facts
@@ -60,7 +61,7 @@ def gather(store: Store, project: int | None = None, *, n_boot: int = 1000, conf
     return {
         "project": this, "crawl": crawl, "sample": sample, "books": books, "changes": codebook_changes(store, pid, books),
         "several_versions": len({b.id for b in books}) < len(books), "coding": coding, "pseudonyms": coding.pseudonyms,
-        "suggestions": suggestions, "versions": versions(),
+        "suggestions": suggestions, "versions": versions(), **level_facts(store, pid),
         "commands": commands(crawl, sample, coding, books, this, suggestions is not None, codebook_files(books)),
     }
 

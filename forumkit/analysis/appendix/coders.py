@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from forumkit.coding.agreement import Agreement, from_coded
 from forumkit.coding.coded import annotation_rows
+from forumkit.coding.negotiated import breakdown
 from forumkit.coding.reliability import project_agreement
 from forumkit.errors import ForumkitError, UsageError
 from forumkit.store import Store
@@ -241,3 +243,19 @@ def coding_facts(store: Store, project: sqlite3.Row, names: dict[str, str], *, n
                 "project_id": r["project_id"]} for r in projects]
     return CodingFacts(listing, coders, annotations, skipped, items, two_plus, applied, rounds, agreement, n_boot,
                        confidence, seed, pseudonyms)
+
+
+def level_facts(store: Store, project: int) -> dict[str, Any]:
+    """Agreement per codebook and hierarchy level (the paper's usual "category-level kappa") and, when items were
+    adjudicated, negotiated agreement before and after: `forumkit agreement`'s per_level and negotiated tables.
+
+    ``levels`` holds the rows of the coders' independent codes; ``negotiated`` the pooled measures before and
+    after adjudication, empty when nothing was adjudicated (see :mod:`forumkit.coding.negotiated`).
+    """
+    try:
+        tables = breakdown(store, project, n_boot=0)
+    except ForumkitError:
+        return {"levels": [], "negotiated": []}
+    levels = tables.per_level[(tables.per_level["stage"] == "before") & (tables.per_level["n_items"] > 0)]
+    return {"levels": levels.to_dict("records"), "negotiated": tables.negotiated.to_dict("records")}
+
