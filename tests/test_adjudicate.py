@@ -130,7 +130,8 @@ def test_adjudication_round_trip_gives_the_consensus_and_negotiated_agreement(st
     client = Studio(studio.url, studio.login().token)
     with Store(forum_db) as store:
         items = [r[0] for r in store.query("SELECT id FROM topics WHERE pinned = 0 ORDER BY id LIMIT 6")]
-        pushed = push(store, client, [BOOK], forum_id=1, unit="topic", item_ids=items, title="to adjudicate")
+        long_title = "to adjudicate: a title longer than Label Studio takes"  # 53 characters: cut to 50 there
+        pushed = push(store, client, [BOOK], forum_id=1, unit="topic", item_ids=items, title=long_title)
         tasks = store.studio_tasks(pushed.project)
     (x, x_mail), (y, y_mail), (judge, judge_mail), (other, _) = (user(client, n) for n in ("x", "y", "judge", "other"))
     for n, (mine, theirs, memo) in PLAN.items():

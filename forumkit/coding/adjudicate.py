@@ -41,7 +41,7 @@ from forumkit.store import Store
 from forumkit.store.adjudication import DecidedCode, Decision
 from .coded import annotation_rows
 from .negotiated import groups
-from .studio.client import Studio, item_id_of
+from .studio.client import Studio, fit_title, item_id_of
 from .studio.projects import project_codebooks, project_row
 from .studio.pull import _iso
 from .studio.render import render_items
@@ -119,7 +119,7 @@ def adjudicate(store: Store, studio: Studio, project: int, *, adjudicator: str |
             project_id = found[0]
         else:
             description = f"forumkit: adjudication of project {row['id']} ({row['title']}) {marker}"
-            project_id = studio.create_project(f"{row['title']} (adjudication)", _config(books, row["unit"]), 1,
+            project_id = studio.create_project(fit_title(row["title"], " (adjudication)"), _config(books, row["unit"]), 1,
                                                description=description)
             created = True
         store.add_adjudication_project(row["id"], url=studio.url, project_id=project_id, adjudicator=adjudicator)

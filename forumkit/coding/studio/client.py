@@ -22,6 +22,14 @@ from .server import TOKEN_ENV, StudioError
 
 #: Tasks per request when reading a project back (a page of tasks with their annotations is a few MB at most).
 PAGE_SIZE = 500
+#: Label Studio's longest project title: it refuses a longer one with HTTP 400.
+TITLE_LIMIT = 50
+
+
+def fit_title(title: str, suffix: str = "") -> str:
+    """``title`` + ``suffix`` cut to Label Studio's limit, the suffix kept whole (it says what the project is)."""
+    room = TITLE_LIMIT - len(suffix)
+    return (title if len(title) <= room else title[:room - 1].rstrip() + "…") + suffix
 
 
 class Studio:
@@ -66,7 +74,7 @@ class Studio:
     def create_project(self, title: str, label_config: str, coders_per_task: int, description: str = "") -> int:
         with self._call("create a project"):
             project = self._sdk.projects.create(
-                title=title, label_config=label_config, description=description,
+                title=fit_title(title), label_config=label_config, description=description,
                 maximum_annotations=coders_per_task, overlap_cohort_percentage=100, show_skip_button=True)
         return int(project.id)
 

@@ -45,7 +45,7 @@ from forumkit.coding.codebook import Codebook
 from forumkit.errors import StudioError, UsageError
 from forumkit.store import Store
 from . import server
-from .client import PAGE_SIZE, Studio
+from .client import PAGE_SIZE, Studio, fit_title
 from .pull import PullResult, pull
 from .push import push
 
@@ -56,8 +56,6 @@ log = logging.getLogger(__name__)
 
 #: How a round keeps its coders apart (``rounds.mechanism``).
 MECHANISM = "server-per-coder"
-#: Label Studio's longest project title (each coder's server holds one project of the round: no coder in it).
-TITLE_LIMIT = 50
 _EMAIL = re.compile(r"^[^@\s,/\\]+@[^@\s,/\\]+$")
 
 
@@ -231,7 +229,7 @@ def push_round(store: Store, codebooks: Sequence[Codebook], *, round_no: int, co
             on_step(f"coder {n}/{len(coders)} {coder}: starting their Label Studio server, pushing {len(mine)} items")
         info, token = coder_server(workdir, coder, venv=venv, template=template)
         result = push(store, Studio(info.url, token), codebooks, forum_id=forum_id, unit=unit, item_ids=mine,
-                      title=f"Round {round_no}: {title}"[:TITLE_LIMIT], sample=sample, coders=1,
+                      title=fit_title(f"Round {round_no}: {title}"), sample=sample, coders=1,
                       suggestions=suggestions, memo=memo, progress=progress)
         store.set_project_round(result.project, round_no, coder)
         done.append(CoderPush(coder, info.url, result.project, result.project_id, len(mine), result.tasks_added,
