@@ -227,7 +227,8 @@ def test_coded_exports_keep_their_rows(stores, tmp_path):
     with Store(first) as store:
         expected = load_coded(store=store, project=1, view="coders")
     rows = pd.read_csv(tmp_path / "coders.csv")
-    assert list(rows.columns) == ["project", "item", "code", "date", "forum_category", "coder", "weight"]
+    assert list(rows.columns) == ["project", "item", "code", "date", "forum_category", "coder", "weight",
+                                  "codebook_version", "round"]
     assert len(rows) == len(expected) and rows["code"].isna().sum() == expected["code"].isna().sum() > 0
 
 

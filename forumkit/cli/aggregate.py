@@ -36,12 +36,16 @@ def aggregate(
     weight_col: Optional[str] = typer.Option(None, "--weight-col", help="Column of sampling weights in --coded."),
     version_col: Optional[str] = typer.Option(None, "--version-col", help="Column of codebook versions in --coded "
                                                                           "(for --by-version)."),
+    round_col: Optional[str] = typer.Option(None, "--round-col", help="Column of coding rounds in --coded "
+                                                                      "(for --by round)."),
     unit: str = typer.Option("topic", help="What --coded items are, to look them up in --db: topic or post."),
     codebooks: list[Path] = codebook_option([], help="roll codes up with it; repeatable (default: the project's "
                                                      "own, else none)."),
     level: str = typer.Option("category", help="category, subcategory or code."),
     period: str = typer.Option("month", help="month, quarter, year (calendar, UTC) or none."),
-    by: Optional[str] = typer.Option(None, help="Also split by forum_category, coder or codebook_version."),
+    by: Optional[str] = typer.Option(None, help="Also split by forum_category, coder, codebook_version or round "
+                                                "(the coding round of each code's project: 'round N', or "
+                                                "'project N' outside rounds; without --project: every project)."),
     by_version: bool = typer.Option(False, "--by-version", help="Split by the codebook version each code was "
                                                                 "given under (the same as --by codebook_version)."),
     confidence: float = typer.Option(0.95, help="Confidence level of the Wilson intervals."),
@@ -70,8 +74,8 @@ def aggregate(
     through spark-submit. Example: forumkit aggregate --dataset hdfs:///lake/coded --engine spark
     --spark-master yarn --codebook hf-challenges --period quarter --out q.csv
     """
-    from forumkit.analysis.aggregate import (Aggregator, iter_coded, project_codebooks,  # pandas: import when needed
-                                             table_format)
+    from forumkit.analysis.aggregate import (Aggregator, every_project_codebooks, iter_coded,  # pandas: when needed
+                                             project_codebooks, table_format)
     from forumkit.analysis.categories import load_renames
     from forumkit.coding.codebook import load_codebook
 
@@ -96,7 +100,8 @@ def aggregate(
                                                                           "leave it out")
         columns = {role: column for role, column in (("item", item_col), ("code", code_col), ("date", date_col),
                                                      ("forum_category", category_col), ("coder", coder_col),
-                                                     ("weight", weight_col), ("codebook_version", version_col))
+                                                     ("weight", weight_col), ("codebook_version", version_col),
+                                                     ("round", round_col))
                    if column}
         estimator.fit_dataset(dataset, books or None, engine=engine or "duckdb", columns=columns,
                               master=spark_master)
@@ -104,12 +109,14 @@ def aggregate(
         return
     if engine is not None or spark_master is not None:
         raise UsageError("--engine and --spark-master count a --dataset", hint="give --dataset FOLDER")
+    every_project = by == "round" and coded is None and project is None  # rounds: every project's codes
     with open_store(db) if db is not None else nullcontext() as store:
         if not books and coded is None:
-            books = project_codebooks(store, project)
+            books = every_project_codebooks(store) if every_project else project_codebooks(store, project)
         chunks = iter_coded(coded, store=store, project=project, view=view, adjudicator=adjudicator, item=item_col,
                             code=code_col, date=date_col, category=category_col, coder=coder_col, weight=weight_col,
-                            unit=unit, renames=names, version=version_col)
+                            unit=unit, renames=names, version=version_col, round=round_col,
+                            every_project=every_project)
         estimator.fit(chunks, books or None)
     _show(estimator, out_path, level=level, by=by, confidence=confidence)
 

@@ -28,11 +28,13 @@ Example::
 
 from .estimator import (ALL, BY, COUNT_COLUMNS, EST_COLUMNS, LEVELS, NO_CATEGORY, PERIODS, TOTAL_COLUMNS,
                         Aggregator)
-from .load import COLUMNS, CONSENSUS, VIEWS, iter_coded, load_coded, parse_dates, project_codebooks
+from .load import (COLUMNS, CONSENSUS, VIEWS, every_project_codebooks, iter_coded, load_coded, parse_dates,
+                   project_codebooks, round_label)
 from .tables import SUFFIXES, markdown_table, table_format, write_table
 
 __all__ = [
-    "Aggregator", "load_coded", "iter_coded", "parse_dates", "project_codebooks", "write_table", "table_format",
+    "Aggregator", "load_coded", "iter_coded", "parse_dates", "project_codebooks", "every_project_codebooks",
+    "round_label", "write_table", "table_format",
     "markdown_table",
     "COLUMNS", "COUNT_COLUMNS", "TOTAL_COLUMNS", "EST_COLUMNS", "LEVELS", "PERIODS", "BY", "VIEWS", "SUFFIXES",
     "ALL", "CONSENSUS", "NO_CATEGORY",

@@ -43,7 +43,7 @@ ENGINES = ("duckdb", "spark")
 #: The tidy columns the SQL reads (those of :func:`~forumkit.analysis.aggregate.load_coded`); item and code are
 #: required, the others optional: no date -> undated, no forum_category -> "(none)", no coder -> consensus,
 #: no weight -> 1.0.
-ROLES = ("item", "code", "date", "forum_category", "coder", "weight", "codebook_version")
+ROLES = ("item", "code", "date", "forum_category", "coder", "weight", "codebook_version", "round")
 REQUIRED = ("item", "code")
 SPARK_HINT = "install the extra: pip install 'forumkit[spark]' (Spark needs Java 17 or later)"
 
@@ -56,9 +56,11 @@ _PERIOD = {  # 1 + the period's ordinal, as counting.period_numbers computes it;
 _GROUP = {None: "'all'",
           "forum_category": f"COALESCE(CAST(forum_category AS STRING), '{NO_CATEGORY}')",
           "coder": f"COALESCE(CAST(coder AS STRING), '{UNKNOWN}')",
-          "codebook_version": f"COALESCE(CAST(codebook_version AS STRING), '{UNKNOWN}')"}
+          "codebook_version": f"COALESCE(CAST(codebook_version AS STRING), '{UNKNOWN}')",
+          "round": f"COALESCE(CAST(round AS STRING), '{UNKNOWN}')"}
 _DEFAULTS = {"date": "CAST(NULL AS TIMESTAMP)", "forum_category": "CAST(NULL AS STRING)",
-             "coder": f"'{CONSENSUS}'", "weight": "CAST(1.0 AS DOUBLE)", "codebook_version": "CAST(NULL AS STRING)"}
+             "coder": f"'{CONSENSUS}'", "weight": "CAST(1.0 AS DOUBLE)", "codebook_version": "CAST(NULL AS STRING)",
+             "round": "CAST(NULL AS STRING)"}
 
 
 def _rows(present: set[str]) -> str:
@@ -227,7 +229,7 @@ def _check_columns(dataset: str, types: Mapping[str, str], columns: Mapping[str,
     if absent:
         raise UsageError(f"the dataset {dataset} has no column '{absent[0]}' (columns: {', '.join(types)})",
                          hint="name its columns with --item-col, --code-col, --date-col, --category-col, "
-                              "--coder-col, --weight-col, --version-col")
+                              "--coder-col, --weight-col, --version-col, --round-col")
     if "date" in columns and not types[columns["date"]].lower().startswith(("timestamp", "date")):
         raise UsageError(f"column '{columns['date']}' of the dataset {dataset} holds {types[columns['date']]}, "
                          "not timestamps", hint="write dates as Parquet timestamps, as `forumkit export coded "

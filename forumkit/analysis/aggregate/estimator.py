@@ -41,7 +41,7 @@ __all__ = ["Aggregator", "LEVELS", "PERIODS", "BY", "ALL", "NO_CATEGORY", "COUNT
 
 log = logging.getLogger(__name__)
 
-BY = ("forum_category", "coder", "codebook_version")
+BY = ("forum_category", "coder", "codebook_version", "round")
 ALL = "all"  # the group when by is None, and the period when period is None
 #: Columns of ``counts_`` (``totals_`` has them without period and period_start); with ``extrapolate=True``
 #: est_total, est_low, est_high and est_items follow.
@@ -90,7 +90,8 @@ class Aggregator:
     * ``by``: None (one group, ``"all"``), ``"forum_category"`` (spellings merged as
       :func:`~forumkit.analysis.categories.normalize_categories` does), ``"coder"`` (each coder's own codes) or
       ``"codebook_version"`` (the codebook version each code was given under: counts before and after a
-      codebook migration apart).
+      codebook migration apart) or ``"round"`` (the coding round of each code's project: ``round N``, and
+      ``project N`` for a project outside rounds; groups sort as text).
     * ``confidence``: level of the Wilson intervals; ``extrapolate``: add population estimates from weights.
 
     After ``fit``: ``counts_`` (:data:`COUNT_COLUMNS`), ``totals_`` (:data:`TOTAL_COLUMNS`, all dates

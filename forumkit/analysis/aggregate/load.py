@@ -2,8 +2,10 @@
 
 Both sources give the same tidy columns (:data:`COLUMNS`): ``item``, ``code`` (missing on a row that only
 says "this item was coded and got no code": it counts in denominators), ``date`` (UTC, or NaT),
-``forum_category``, ``coder``, ``weight`` and ``codebook_version`` (the version the code was given under; on
-a row without a code, the version(s) the project codes with, so that each version's denominators are whole).
+``forum_category``, ``coder``, ``weight``, ``codebook_version`` (the version the code was given under; on
+a row without a code, the version(s) the project codes with, so that each version's denominators are whole)
+and ``round`` (the coding round of the code's project: ``round N`` from ``studio_projects.round``, and
+``project N`` for a project outside rounds; from a file, its round column as written).
 Files are read in batches (:func:`iter_coded`), so a table of any length can be aggregated without holding it
 in memory.
 
@@ -30,12 +32,12 @@ from forumkit.errors import UsageError
 from forumkit.store import Store
 
 __all__ = ["COLUMNS", "VIEWS", "CONSENSUS", "load_coded", "iter_coded", "parse_dates", "project_codebooks",
-           "canonical_names"]
+           "canonical_names", "round_label", "every_project_codebooks"]
 
 log = logging.getLogger(__name__)
 
 #: Columns of :func:`load_coded` and of every chunk of :func:`iter_coded`, in order.
-COLUMNS = ("item", "code", "date", "forum_category", "coder", "weight", "codebook_version")
+COLUMNS = ("item", "code", "date", "forum_category", "coder", "weight", "codebook_version", "round")
 VIEWS = ("consensus", "coders")
 #: The coder of consensus codes, and of files without a coder column (their codes are taken as agreed).
 CONSENSUS = "consensus"
@@ -128,8 +130,9 @@ def _one_project(store: Store, rows: pd.DataFrame, project: int | None) -> int:
     found = sorted(int(p) for p in rows["project"].unique())
     if project is None and len(found) > 1:
         raise UsageError(f"{store.path} holds coded items of {len(found)} projects ({', '.join(map(str, found))})",
-                         hint="choose one with --project N (see: forumkit studio projects)")
-    return found[0]
+                         hint="choose one with --project N (see: forumkit studio projects), or count them all "
+                              "with --by round")
+    return project if project is not None else found[0]
 
 
 def _project_weights(store: Store, project: int) -> pd.Series | None:
@@ -138,18 +141,44 @@ def _project_weights(store: Store, project: int) -> pd.Series | None:
     return None if weights is None else pd.Series(weights, dtype="float64")
 
 
-def _from_store(store: Store, project: int | None, view: str, adjudicator: str | None) -> pd.DataFrame:
-    from forumkit.coding.coded import annotation_rows, coded_items
+def round_label(project: Mapping) -> str:
+    """The group of a project under ``by="round"``: ``round N`` (its ``studio_projects.round``), or
+    ``project N`` (its id) for a project coded outside rounds, so that it stays a group of its own."""
+    return f"round {project['round']}" if project["round"] is not None else f"project {project['id']}"
+
+
+def _from_store(store: Store, project: int | None, view: str, adjudicator: str | None,
+                every_project: bool = False) -> pd.DataFrame:
+    """The tidy table of one pulled project; with ``every_project`` and no ``project``, of every project
+    (each row's ``round`` tells them apart)."""
+    from forumkit.coding.coded import annotation_rows
 
     if view not in VIEWS:
         raise UsageError(f"unknown view '{view}'", hint=f"use one of: {', '.join(VIEWS)}")
     if adjudicator is not None and view != "consensus":
         raise UsageError("an adjudicator decides consensus codes only", hint="use --view consensus with it")
     rows = annotation_rows(store, project)
-    project = _one_project(store, rows, project)
+    if every_project and project is None:
+        projects = sorted(int(p) for p in rows["project"].unique())
+    else:
+        projects = [_one_project(store, rows, project)]
+    labels = {int(r["id"]): round_label(r) for r in store.studio_projects()}
+    frames = [_project_frame(store, rows, p, view, adjudicator).assign(round=labels.get(p, f"project {p}"))
+              for p in projects]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        raise UsageError(f"every annotation of project {projects[0]} was skipped", hint="code some items first")
+    return pd.concat(frames, ignore_index=True)[list(COLUMNS)] if len(frames) > 1 else frames[0][list(COLUMNS)]
+
+
+def _project_frame(store: Store, rows: pd.DataFrame, project: int, view: str,
+                   adjudicator: str | None) -> pd.DataFrame:
+    """One project's tidy rows (without ``round``); empty when every annotation was skipped."""
+    from forumkit.coding.coded import coded_items
+
     rows = rows[(rows["project"] == project) & ~rows["was_cancelled"]]
     if rows.empty:
-        raise UsageError(f"every annotation of project {project} was skipped", hint="code some items first")
+        return rows.iloc[:0]
     if view == "coders":  # an annotation without codes keeps one row with no code: the item counts as coded
         frame = rows[["item_id", "code_id", "created_at", "forum_category", "coder", "codebook_version"]].copy()
     else:
@@ -170,7 +199,7 @@ def _from_store(store: Store, project: int | None, view: str, adjudicator: str |
     current = "|".join(sorted({book.version for book in project_codebooks(store, project)}))
     frame["codebook_version"] = frame["codebook_version"].astype(object).where(frame["codebook_version"].notna(),
                                                                                current or None)
-    return frame[list(COLUMNS)].reset_index(drop=True)
+    return frame.reset_index(drop=True)
 
 
 def project_codebooks(store: Store, project: int | None = None) -> list:
@@ -179,6 +208,15 @@ def project_codebooks(store: Store, project: int | None = None) -> list:
     from forumkit.coding.studio.projects import project_codebooks as snapshots
 
     return snapshots(store, project)
+
+
+def every_project_codebooks(store: Store) -> list:
+    """The codebook snapshots of every pushed project, each (id, version) once: for counts over all projects."""
+    books = {}
+    for row in store.studio_projects():
+        for book in project_codebooks(store, int(row["id"])):
+            books.setdefault((book.id, book.version), book)
+    return list(books.values())
 
 
 def _store_items(store: Store, unit: str) -> pd.DataFrame:
@@ -297,12 +335,13 @@ def iter_coded(path: str | Path | None = None, *, store: Store | None = None, pr
                view: str | None = None, adjudicator: str | None = None, item: str = "item", code: str = "code",
                date: str | None = None, category: str | None = None, coder: str | None = None,
                weight: str | None = None, unit: str = "topic", renames: Mapping[str, str] | None = None,
-               batch_rows: int = BATCH_ROWS, version: str | None = None) -> Iterator[pd.DataFrame]:
+               batch_rows: int = BATCH_ROWS, version: str | None = None, round: str | None = None,
+               every_project: bool = False) -> Iterator[pd.DataFrame]:
     """The coded table in tidy chunks (:data:`COLUMNS`), for :meth:`Aggregator.fit`.
 
     With ``path``: a CSV or Parquet file read ``batch_rows`` rows at a time; ``item``, ``code``, ``date``,
-    ``category`` (forum category), ``coder``, ``weight`` and ``version`` (codebook version) name its columns
-    (all but item and code optional).
+    ``category`` (forum category), ``coder``, ``weight``, ``version`` (codebook version) and ``round`` (coding
+    round) name its columns (all but item and code optional).
     Without a date or category column, a ``store`` gives them from its topics (``unit="post"``: posts) by item
     id; a missing coder column makes every code the consensus; a missing weight column weighs 1.0. Chunks
     of a file keep each category spelling (renames applied): the Aggregator, or :func:`load_coded`, merges
@@ -310,11 +349,12 @@ def iter_coded(path: str | Path | None = None, *, store: Store | None = None, pr
 
     Without ``path``: the ``store``'s pulled project (one chunk): ``view="consensus"`` (default) gives each
     item's consensus codes (majority, or the ``adjudicator``'s), ``"coders"`` every coder's own codes.
+    ``every_project`` with no ``project``: every pulled project's rows, each with its round (:func:`round_label`).
     """
     if path is None:
         if store is None:
             raise UsageError("nothing to aggregate", hint="give a coded file (--coded FILE) or a store (--db FILE)")
-        frame = _from_store(store, project, view or "consensus", adjudicator)
+        frame = _from_store(store, project, view or "consensus", adjudicator, every_project)
         frame["forum_category"] = _normalized(frame["forum_category"], renames)
         yield frame
         return
@@ -327,7 +367,8 @@ def iter_coded(path: str | Path | None = None, *, store: Store | None = None, pr
         raise UsageError(f"no file {path}", hint="check the --coded path")
     wanted = {"item": item, "code": code}
     wanted.update({role: column for role, column in (("date", date), ("category", category), ("coder", coder),
-                                                     ("weight", weight), ("version", version)) if column})
+                                                     ("weight", weight), ("version", version),
+                                                     ("round", round)) if column})
     looked_up = _store_items(store, unit) if store is not None and (date is None or category is None) else None
     for chunk in _batches(path, kind, wanted, batch_rows):
         out = pd.DataFrame({"item": _items(chunk["item"], item, str(path)), "code": _text(chunk["code"])})
@@ -354,6 +395,7 @@ def iter_coded(path: str | Path | None = None, *, store: Store | None = None, pr
             out["coder"] = out["coder"].cat.add_categories([UNKNOWN_CODER]).fillna(UNKNOWN_CODER)
         out["weight"] = pd.to_numeric(chunk["weight"], errors="coerce").astype("float64") if weight else 1.0
         out["codebook_version"] = _text(chunk["version"]) if version else None
+        out["round"] = _text(chunk["round"]) if round else None
         yield out[list(COLUMNS)]
 
 
@@ -361,7 +403,8 @@ def load_coded(path: str | Path | None = None, *, store: Store | None = None, pr
                view: str | None = None, adjudicator: str | None = None, item: str = "item", code: str = "code",
                date: str | None = None, category: str | None = None, coder: str | None = None,
                weight: str | None = None, unit: str = "topic",
-               renames: Mapping[str, str] | None = None, version: str | None = None) -> pd.DataFrame:
+               renames: Mapping[str, str] | None = None, version: str | None = None,
+               round: str | None = None, every_project: bool = False) -> pd.DataFrame:
     """The whole coded table as one tidy DataFrame (:data:`COLUMNS`); arguments as :func:`iter_coded`.
 
     Forum categories are normalised over the whole table (:func:`~forumkit.analysis.categories.normalize_categories`).
@@ -374,10 +417,10 @@ def load_coded(path: str | Path | None = None, *, store: Store | None = None, pr
     """
     chunks = list(iter_coded(path, store=store, project=project, view=view, adjudicator=adjudicator, item=item,
                              code=code, date=date, category=category, coder=coder, weight=weight, unit=unit,
-                             renames=renames, version=version))
+                             renames=renames, version=version, round=round, every_project=every_project))
     if not chunks:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(COLUMNS, (
-            "int64", object, "datetime64[us, UTC]", object, object, "float64", object))})
+            "int64", object, "datetime64[us, UTC]", object, object, "float64", object, object))})
     frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
     frame["forum_category"] = _normalized(frame["forum_category"], None)
     return frame
