@@ -175,6 +175,13 @@ def test_blind_round_keeps_coders_apart_and_exports_memos(studio_template, forum
         for item in items:
             memos = json.loads(exported.loc[exported["item_id"] == item, "memos"].iloc[0])
             assert memos == {ana: f"{ana} on {item}", ben: f"{ben} on {item}"}
+        # Counted per round, the two coders' projects are one coding: each coder's code on each of the 6 items.
+        counts = tmp_path / "by-round.csv"
+        res = cli("aggregate", "--db", forum_db, "--project", rows[1]["id"], "--view", "coders", "--by", "round",
+                  "--level", "code", "--period", "none", "--out", counts)
+        assert res.returncode == 0, res.stderr
+        table = pd.read_csv(counts).set_index(["group", "code_id"])["n"]
+        assert table[table > 0].to_dict() == {("round 1", codes[0]): len(items), ("round 1", codes[1]): len(items)}
     finally:
         for coder in CODERS[:2]:
             studio_server.stop(coder_workdir(work, coder))

@@ -157,7 +157,10 @@ def _from_store(store: Store, project: int | None, view: str, adjudicator: str |
         raise UsageError(f"unknown view '{view}'", hint=f"use one of: {', '.join(VIEWS)}")
     if adjudicator is not None and view != "consensus":
         raise UsageError("an adjudicator decides consensus codes only", hint="use --view consensus with it")
+    leads = store.round_leads()  # a blind round's coder projects are one coding, under the round's first project
     rows = annotation_rows(store, project)
+    rows = rows.assign(project=rows["project"].map(leads))
+    project = leads.get(project, project) if project is not None else None
     if every_project and project is None:
         projects = sorted(int(p) for p in rows["project"].unique())
     else:
