@@ -43,9 +43,8 @@ from .coded import annotation_rows
 from .negotiated import groups
 from .studio.client import Studio, fit_title, item_id_of
 from .studio.projects import project_codebooks, project_row
-from .studio.pull import _iso
+from .studio.pull import changed_at, chosen_codes
 from .studio.render import render_items
-from .studio.server import StudioError
 
 __all__ = ["AdjudicationResult", "adjudicate", "disputed_items"]
 
@@ -224,24 +223,13 @@ def _read_queue(studio: Studio, project_id: int, project: int, books: Sequence[C
                     codes += _decided(by_control, result, project, item, int(ann["id"]))
             who = users.get(int(ann["completed_by"]), str(ann["completed_by"]))
             decisions.append(Decision(project, item, int(ann["id"]), who,
-                                      _iso(ann.get("updated_at") or ann.get("created_at")),
+                                      changed_at(ann),
                                       "\n".join(reason) or None))
     return have, decisions, codes, ignored
 
 
 def _decided(by_control: dict[str, Codebook], result: dict, project: int, item: int,
              annotation_id: int) -> list[DecidedCode]:
-    book = by_control.get(result.get("from_name"))
-    if book is None:
-        raise StudioError(f"decision {annotation_id} uses the control '{result.get('from_name')}', which none of "
-                          f"the project's codebooks defines", hint="adjudicate with the project's codebooks")
-    out = []
-    for path in result.get("value", {}).get("taxonomy", []):
-        try:
-            code = book.by_path(tuple(path))
-        except CodebookError as exc:
-            raise StudioError(f"decision {annotation_id} chose '{' > '.join(path)}', which codebook {book.id} "
-                              f"{book.version} does not have", hint="adjudicate with the project's codebooks") from exc
-        category, subcategory = book.category_of(code.id)
-        out.append(DecidedCode(project, item, code.id, book.id, category, subcategory, book.version))
-    return out
+    return [DecidedCode(project, item, code, book.id, *book.category_of(code), book.version)
+            for book, code in chosen_codes(by_control, result, f"decision {annotation_id}",
+                                           "adjudicate with the project's codebooks")]

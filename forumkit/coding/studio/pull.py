@@ -22,7 +22,7 @@ from .client import PAGE_SIZE, Studio, item_id_of
 from .projects import project_codebooks, project_row
 from .server import StudioError
 
-__all__ = ["PullResult", "pull"]
+__all__ = ["PullResult", "chosen_codes", "changed_at", "pull"]
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,10 @@ class PullResult:
     tasks_annotated: int
 
 
-def _iso(value: str | None) -> str | None:
-    """Label Studio's '2026-11-23T18:23:58.822428Z' -> the store's millisecond UTC form."""
+def changed_at(annotation: dict) -> str | None:
+    """When an annotation last changed, in the store's millisecond UTC form (Label Studio writes
+    '2026-11-23T18:23:58.822428Z')."""
+    value = annotation.get("updated_at") or annotation.get("created_at")
     if not value:
         return None
     moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
@@ -68,27 +70,30 @@ def pull(store: Store, studio: Studio, project: int | None = None, *, page_size:
                         coded += _codes(by_control, result, row["id"], ann["id"])
                 annotations.append(PulledAnnotation(
                     row["id"], int(ann["id"]), int(task["id"]), item_id, coder,
-                    _iso(ann.get("updated_at") or ann.get("created_at")), ann.get("lead_time"),
+                    changed_at(ann), ann.get("lead_time"),
                     int(bool(ann.get("was_cancelled"))), "\n".join(memo) or None, now))
     store.replace_annotations(row["id"], annotations, coded)
     return PullResult(row["id"], len(annotations), len(coded), tuple(sorted(coders)), annotated)
 
 
-def _codes(by_control: dict[str, Codebook], result: dict, project: int, annotation_id: int) -> list[PulledCode]:
+def chosen_codes(by_control: dict[str, Codebook], result: dict, what: str, hint: str) -> list[tuple[Codebook, str]]:
+    """The (codebook, code id) pairs a taxonomy result chose: the one reading of a Label Studio taxonomy, for
+    coders' annotations and adjudicators' decisions alike. ``what`` names the annotation in errors."""
     codebook = by_control.get(result.get("from_name"))
     if codebook is None:
-        raise StudioError(f"annotation {annotation_id} uses the control '{result.get('from_name')}', "
-                          f"which none of the project's codebooks defines",
-                          hint="push the project again with the codebooks it was coded with")
-    rows = []
+        raise StudioError(f"{what} uses the control '{result.get('from_name')}', which none of the project's "
+                          f"codebooks defines", hint=hint)
+    chosen = []
     for path in result.get("value", {}).get("taxonomy", []):
         try:
-            code = codebook.by_path(tuple(path))
+            chosen.append((codebook, codebook.by_path(tuple(path)).id))
         except CodebookError as exc:
-            raise StudioError(f"annotation {annotation_id} chose '{' > '.join(path)}', which codebook "
-                              f"{codebook.id} {codebook.version} does not have",
-                              hint="push the project again with the codebook it was coded with") from exc
-        category, subcategory = codebook.category_of(code.id)
-        rows.append(PulledCode(project, int(annotation_id), code.id, codebook.id, category, subcategory,
-                               codebook.version))
-    return rows
+            raise StudioError(f"{what} chose '{' > '.join(path)}', which codebook {codebook.id} {codebook.version} "
+                              f"does not have", hint=hint) from exc
+    return chosen
+
+
+def _codes(by_control: dict[str, Codebook], result: dict, project: int, annotation_id: int) -> list[PulledCode]:
+    return [PulledCode(project, int(annotation_id), code, book.id, *book.category_of(code), book.version)
+            for book, code in chosen_codes(by_control, result, f"annotation {annotation_id}",
+                                           "push the project again with the codebooks it was coded with")]
