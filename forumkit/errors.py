@@ -51,6 +51,18 @@ class UsageError(ForumkitError):
     """An option or argument that cannot work (a bad date, an unknown table)."""
 
 
+class MapError(UsageError):
+    """A codebook map (rename, merge, split, retire) that cannot be applied; ``problems`` holds one line per thing
+    to fix, which `forumkit codebook diff|migrate` print each on its own line."""
+
+    def __init__(self, problems: list[str], source: str) -> None:
+        count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
+        super().__init__(f"{source}: {count}: {problems[0]}" + (" ..." if len(problems) > 1 else ""),
+                         hint="fix the map (see docs/codebook-evolution.md)")
+        self.problems = problems
+        self.source = source
+
+
 class StoreError(ForumkitError):
     """The SQLite store cannot be opened, is of another schema, or is missing data."""
 

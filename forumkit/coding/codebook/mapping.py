@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from forumkit.errors import UsageError
+from forumkit.errors import MapError
 from .model import Codebook
 from .validate import parse_yaml
 
@@ -37,17 +37,6 @@ __all__ = ["ACTIONS", "CodeMap", "MapError", "Outcome", "check_map", "checked_ma
 #: What a map may do to an old code (``keep``: NEW has it under the same id, nothing to map).
 ACTIONS = ("keep", "rename", "merge", "split", "retire")
 _KEYS = ("codebook", "from", "to", "rename", "merge", "split", "retire")
-
-
-class MapError(UsageError):
-    """A map that cannot be applied; ``problems`` holds one line per thing to fix."""
-
-    def __init__(self, problems: list[str], source: str) -> None:
-        count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
-        super().__init__(f"{source}: {count}: {problems[0]}" + (" ..." if len(problems) > 1 else ""),
-                         hint="fix the map (see docs/codebook-evolution.md)")
-        self.problems = problems
-        self.source = source
 
 
 @dataclass(frozen=True)
