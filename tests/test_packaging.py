@@ -16,7 +16,7 @@ import pytest
 from .conftest import run_clean
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_ONLY = ("krippendorff", "statsmodels")
+TEST_ONLY = ("statsmodels", "pyrefiqda", "crepes")  # test-extra references (nltk comes with a runtime dependency)
 
 pytestmark = pytest.mark.slow
 
